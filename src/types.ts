@@ -1,0 +1,77 @@
+/** Public types of softmax-ce-wasm. Shapes are row-major; sizes are n (rows), d (features), c (classes). */
+
+export type Reduction = 'mean' | 'sum' | 'none';
+
+/**
+ * Targets: an Int32Array (or any array of integers) of n class indices, or a
+ * Float32Array of n×c class probabilities (one row per sample).
+ */
+export type Target = Int32Array | Float32Array | ArrayLike<number>;
+
+/** Options of the cross-entropy, with PyTorch `cross_entropy` semantics. */
+export interface LossOptions {
+  /** 'mean' (default), 'sum', or 'none' (per-row losses; gradients are those of their sum). */
+  reduction?: Reduction;
+  /** Rows whose class index equals this are ignored (default −100). Class-index targets only. */
+  ignoreIndex?: number;
+  /** ε in [0, 1]: the target becomes (1−ε)·y + ε/C (default 0). */
+  labelSmoothing?: number;
+  /** Class weights, length c, finite and ≥ 0. */
+  weight?: Float32Array | null;
+  /** Compute gradients (default true). */
+  grad?: boolean;
+}
+
+export interface LinearArgs {
+  /** Inputs, n×d. */
+  x: Float32Array;
+  /** Weights, c×d (one row per class, as torch.nn.Linear). */
+  w: Float32Array;
+  /** Optional bias, length c. */
+  b?: Float32Array | null;
+  n: number;
+  d: number;
+  c: number;
+}
+
+export interface CrossEntropyArgs extends LossOptions {
+  /** Logits, n×c. */
+  logits: Float32Array;
+  target: Target;
+  n: number;
+  c: number;
+}
+
+export interface LinearCrossEntropyArgs extends LinearArgs, LossOptions {
+  target: Target;
+}
+
+export interface CrossEntropyResult {
+  /** A number, or a Float32Array(n) of per-row losses with reduction 'none'. */
+  loss: number | Float32Array;
+  /** ∂loss/∂logits, n×c (absent with grad: false). */
+  dlogits?: Float32Array;
+}
+
+export interface LinearCrossEntropyResult {
+  loss: number | Float32Array;
+  /** ∂loss/∂x, n×d. */
+  dx?: Float32Array;
+  /** ∂loss/∂w, c×d. */
+  dw?: Float32Array;
+  /** ∂loss/∂b, length c; present when a bias was given. */
+  db?: Float32Array;
+}
+
+/** Results of the float64 reference: the same shapes, in Float64Array. */
+export interface ReferenceCrossEntropyResult {
+  loss: number | Float64Array;
+  dlogits?: Float64Array;
+}
+
+export interface ReferenceLinearCrossEntropyResult {
+  loss: number | Float64Array;
+  dx?: Float64Array;
+  dw?: Float64Array;
+  db?: Float64Array;
+}
