@@ -1,0 +1,14 @@
+// The exported surface of the WebAssembly module: numbers only (pointers, sizes,
+// strides). Buffers are laid out by the TypeScript side above heap_base().
+export { gemm_nt_f32 } from './gemm_nt';
+export { gemm_nn_f32 } from './gemm_nn';
+export { gemm_tn_f32 } from './gemm_tn';
+export { colsum_f32 } from './colsum';
+export { softmax_rows_f32, log_softmax_rows_f32 } from './softmax';
+export { xent_index_rows_f32 } from './xent_index';
+export { xent_prob_rows_f32 } from './xent_prob';
+
+/** First byte the TypeScript arena may use (after static data), 16-byte aligned. */
+export function heap_base(): usize {
+  return (__heap_base + 15) & ~15;
+}

@@ -1,0 +1,68 @@
+/**
+ * The only file that touches `WebAssembly`: decodes the inlined binaries, picks the
+ * build the engine accepts, compiles each build once per process (cached), and
+ * instantiates it with its own memory.
+ */
+import * as inline from '../build/wasm-inline.js';
+
+export type BuildName = 'simd' | 'relaxed';
+
+/** The kernels' numbers-only ABI (see assembly/index.ts for what each computes). */
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  heap_base(): number;
+  gemm_nt_f32(c: number, ldc: number, a: number, lda: number, b: number, ldb: number, bias: number,
+    n: number, k: number, rowBegin: number, rowEnd: number): void;
+  gemm_nn_f32(c: number, ldc: number, a: number, lda: number, b: number, ldb: number,
+    n: number, k: number, rowBegin: number, rowEnd: number, accumulate: number): void;
+  gemm_tn_f32(c: number, ldc: number, a: number, lda: number, b: number, ldb: number,
+    n: number, k: number, rowBegin: number, rowEnd: number, accumulate: number): void;
+  colsum_f32(out: number, a: number, lda: number, k: number, colBegin: number, colEnd: number, accumulate: number): void;
+  softmax_rows_f32(out: number, ldo: number, z: number, ldz: number, c: number, rowBegin: number, rowEnd: number): void;
+  log_softmax_rows_f32(out: number, ldo: number, z: number, ldz: number, c: number, rowBegin: number, rowEnd: number): void;
+  xent_index_rows_f32(dz: number, z: number, ldz: number, labels: number, weight: number, loss: number,
+    c: number, rowBegin: number, rowEnd: number, ignoreIndex: number,
+    smoothing: number, weightSum: number, gradScale: number, grad: number): void;
+  xent_prob_rows_f32(dz: number, z: number, ldz: number, q: number, ldq: number, weight: number, loss: number,
+    c: number, rowBegin: number, rowEnd: number, smoothing: number, gradScale: number, grad: number): void;
+}
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  // atob exists in browsers and in Node ≥ 16; no Buffer, so no Node built-in reaches browsers.
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+const bytesCache = new Map<BuildName, Uint8Array<ArrayBuffer>>();
+const moduleCache = new Map<BuildName, Promise<WebAssembly.Module>>();
+
+function buildBytes(name: BuildName): Uint8Array<ArrayBuffer> {
+  let bytes = bytesCache.get(name);
+  if (!bytes) {
+    bytes = decodeBase64(inline[name]);
+    bytesCache.set(name, bytes);
+  }
+  return bytes;
+}
+
+/** Whether this engine validates the given build (relaxed SIMD needs Node ≥ 21, Chrome ≥ 114). */
+export function supports(name: BuildName): boolean {
+  return typeof WebAssembly === 'object' && WebAssembly.validate(buildBytes(name));
+}
+
+export function compile(name: BuildName): Promise<WebAssembly.Module> {
+  let module = moduleCache.get(name);
+  if (!module) {
+    module = WebAssembly.compile(buildBytes(name));
+    moduleCache.set(name, module);
+    module.catch(() => moduleCache.delete(name));
+  }
+  return module;
+}
+
+export async function instantiate(name: BuildName): Promise<KernelExports> {
+  const instance = await WebAssembly.instantiate(await compile(name), {});
+  return instance.exports as unknown as KernelExports;
+}
