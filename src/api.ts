@@ -22,7 +22,10 @@ const F32 = 4, F64 = 8, I32 = 4;
 
 /** Loss options that the kernels take as plain numbers. */
 function lossScalars(plan: LossPlan) {
-  const gradScale = plan.reduction === 'mean' ? (plan.denominator === 0 ? 0 : 1 / plan.denominator) : 1;
+  // 'mean' over a zero denominator: PyTorch's gradient is w/0 — 0 when every row is
+  // ignored (the kernel zero-fills ignored rows), 0·∞ = NaN on rows kept with weight 0.
+  let gradScale = 1;
+  if (plan.reduction === 'mean') gradScale = plan.denominator !== 0 ? 1 / plan.denominator : plan.keptRows ? NaN : 0;
   return { gradScale, grad: plan.grad ? 1 : 0 };
 }
 

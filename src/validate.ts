@@ -21,6 +21,8 @@ export interface LossPlan {
    * (probabilities), as PyTorch does. 1 for 'sum' and 'none'. May be 0 (all ignored).
    */
   denominator: number;
+  /** Rows that count (not ignored): with 'mean', a zero denominator over kept rows is 0/0. */
+  keptRows: number;
   /** Σ_c w_c (c without weights): the smoothing term's share of the target mass. */
   weightSum: number;
 }
@@ -96,7 +98,7 @@ export function planLoss(fn: string, target: Target, n: number, c: number, optio
   }
 
   const plan: LossPlan = {
-    reduction, ignoreIndex, smoothing, weight, grad, labels: null, probs: null, denominator: 1, weightSum,
+    reduction, ignoreIndex, smoothing, weight, grad, labels: null, probs: null, denominator: 1, keptRows: n, weightSum,
   };
 
   if (target instanceof Float32Array) {
@@ -126,7 +128,7 @@ export function planLoss(fn: string, target: Target, n: number, c: number, optio
     throw new ArgumentError(fn, `target must hold n = ${n} class indices, got length ${target.length}`);
   }
   const labels = target instanceof Int32Array ? target : new Int32Array(n);
-  let denominator = 0;
+  let denominator = 0, keptRows = 0;
   for (let i = 0; i < n; i++) {
     const y = target[i];
     if (!Number.isInteger(y)) {
@@ -137,11 +139,13 @@ export function planLoss(fn: string, target: Target, n: number, c: number, optio
       throw new ArgumentError(fn, `target[${i}] = ${y} is outside [0, c) = [0, ${c}) and is not ignoreIndex (${ignoreIndex})`);
     }
     denominator += weight ? weight[y] : 1;
+    keptRows++;
   }
   if (labels !== target) {
     for (let i = 0; i < n; i++) labels[i] = target[i];
   }
   plan.labels = labels;
+  plan.keptRows = keptRows;
   if (reduction === 'mean') plan.denominator = denominator;
   return plan;
 }

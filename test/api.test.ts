@@ -203,6 +203,25 @@ describe(`PyTorch edge semantics (${BUILD})`, () => {
     expect(sce.crossEntropy({ logits, target: new Int32Array([0, 1, 2]), n, c }).loss).toBeNaN();
   });
 
+  it('a −∞ logit of another class keeps the loss finite (class indices, no smoothing), as PyTorch', () => {
+    const logits = new Float32Array([2, -Infinity, 0.5, -Infinity, 1, 3]);
+    const args = { logits, target: new Int32Array([0, 2]), n: 2, c: 3 };
+    const got = sce.crossEntropy(args), want = reference.crossEntropy(args);
+    expect(Number.isFinite(got.loss as number)).toBe(true);
+    expectLossClose(got.loss, want.loss);
+    expectClose('dlogits', got.dlogits, want.dlogits);
+  });
+
+  it("'mean' whose kept rows all have weight 0: loss NaN, NaN gradients on kept rows (0/0, as PyTorch)", () => {
+    const logits = randomFloat32(rng(4), 9, 2), weight = new Float32Array([0, 1, 1]);
+    const args = { logits, target: new Int32Array([0, -100, 0]), n: 3, c: 3, weight };
+    const got = sce.crossEntropy(args), want = reference.crossEntropy(args);
+    expect(got.loss).toBeNaN();
+    expect(want.loss).toBeNaN();
+    expect(Array.from(got.dlogits!, Number.isNaN)).toEqual(Array.from(want.dlogits!, Number.isNaN));
+    expect(Array.from(got.dlogits!.slice(3, 6))).toEqual([0, 0, 0]);
+  });
+
   it('NaN in x gives NaN (propagates through the matmul)', () => {
     const x = new Float32Array([NaN, 1]), w = new Float32Array([1, 1, 2, 2]);
     const out = sce.linearCrossEntropy({ x, w, target: new Int32Array([0]), n: 1, d: 2, c: 2 });
