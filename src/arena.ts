@@ -1,33 +1,56 @@
 /**
- * Scratch space in WebAssembly memory. Each call lays its buffers out from the same
- * base, 16-byte aligned (v128 loads), so memory grows only to the largest call and
- * repeated calls of one shape never grow it. Views are made per call, after any grow
- * (a grow detaches every earlier view of the buffer).
+ * WebAssembly memory, laid out by the TypeScript side (the kernels never allocate):
+ *
+ *   heap_base ─ resident blocks (tensors; alloc/free, first fit) ─ top ─ per-call scratch ─▶
+ *
+ * Scratch: each call lays its buffers out from `top`, 16-byte aligned (v128 loads), so
+ * memory grows only to the largest call and repeated calls of one shape never grow it.
+ * Resident blocks outlive calls; a freed block is reused, and freeing the last one
+ * lowers `top`. Views are made after any grow (a grow detaches every earlier view).
  */
 
 const PAGE = 65536;
 /** wasm32 addresses 2^32 bytes at most. */
 export const MAX_BYTES = 65536 * PAGE;
+const ALIGN = 16;
 
 export type Slot = readonly [name: string, bytes: number];
 
+interface Block {
+  ptr: number;
+  bytes: number;
+  free: boolean;
+}
+
+const aligned = (bytes: number) => Math.ceil(bytes / ALIGN) * ALIGN;
+
 export class Arena {
-  constructor(private readonly memory: WebAssembly.Memory, private readonly base: number) {}
+  private top: number;
+  private readonly blocks: Block[] = [];
+
+  constructor(private readonly memory: WebAssembly.Memory, base: number) {
+    this.top = aligned(base);
+  }
 
   get byteLength(): number {
     return this.memory.buffer.byteLength;
   }
 
+  /** Bytes held by live resident blocks. */
+  get residentBytes(): number {
+    return this.blocks.reduce((sum, b) => sum + (b.free ? 0 : b.bytes), 0);
+  }
+
   /**
-   * Byte offsets of the named buffers. Throws a RangeError, before anything is
-   * allocated or copied, when they cannot fit in the 4 GiB that wasm32 addresses.
+   * Byte offsets of the named scratch buffers. Throws a RangeError, before anything
+   * is allocated or copied, when they cannot fit in the 4 GiB that wasm32 addresses.
    */
   plan(fn: string, slots: readonly Slot[]): { offsets: number[]; end: number } {
     const offsets: number[] = [];
-    let end = this.base;
+    let end = this.top;
     for (const [, bytes] of slots) {
       offsets.push(end);
-      end += Math.ceil(bytes / 16) * 16;
+      end += aligned(bytes);
     }
     if (end > MAX_BYTES) {
       const list = slots.filter(([, bytes]) => bytes > 0).map(([name, bytes]) => `${name} ${bytes}`).join(', ');
@@ -37,19 +60,66 @@ export class Arena {
     return { offsets, end };
   }
 
-  /** Byte offsets of the named buffers, growing memory to fit them (see plan). */
+  /** Byte offsets of the named scratch buffers, growing memory to fit them (see plan). */
   layout(fn: string, slots: readonly Slot[]): number[] {
     const { offsets, end } = this.plan(fn, slots);
-    const have = this.memory.buffer.byteLength;
-    if (end > have) {
-      try {
-        this.memory.grow(Math.ceil((end - have) / PAGE));
-      } catch (cause) {
-        throw new RangeError(`softmax-ce-wasm: ${fn}: could not grow WebAssembly memory to ${end} bytes ` +
-          `(${(cause as Error).message})`);
+    this.ensure(fn, end);
+    return offsets;
+  }
+
+  /** A resident block of at least `bytes`, zero-filled; it lives until release(). */
+  alloc(fn: string, bytes: number): number {
+    const size = aligned(Math.max(bytes, 1));
+    let block = this.blocks.find((b) => b.free && b.bytes >= size);
+    if (block) {
+      if (block.bytes > size) {
+        // Split, keeping the rest free for later tensors.
+        const rest: Block = { ptr: block.ptr + size, bytes: block.bytes - size, free: true };
+        this.blocks.splice(this.blocks.indexOf(block) + 1, 0, rest);
+        block.bytes = size;
+      }
+      block.free = false;
+    } else {
+      if (this.top + size > MAX_BYTES) {
+        throw new RangeError(`softmax-ce-wasm: ${fn}: a tensor of ${bytes} bytes does not fit in the 4 GiB that wasm32 can address`);
+      }
+      this.ensure(fn, this.top + size);
+      block = { ptr: this.top, bytes: size, free: false };
+      this.blocks.push(block);
+      this.top += size;
+    }
+    new Uint8Array(this.memory.buffer, block.ptr, block.bytes).fill(0);
+    return block.ptr;
+  }
+
+  /** Frees a resident block; merges free neighbours and lowers top past free tail blocks. */
+  release(ptr: number): void {
+    const index = this.blocks.findIndex((b) => b.ptr === ptr && !b.free);
+    if (index < 0) return;
+    this.blocks[index].free = true;
+    for (let i = this.blocks.length - 1; i > 0; i--) {
+      const [left, right] = [this.blocks[i - 1], this.blocks[i]];
+      if (left.free && right.free) {
+        left.bytes += right.bytes;
+        this.blocks.splice(i, 1);
       }
     }
-    return offsets;
+    const last = this.blocks[this.blocks.length - 1];
+    if (last?.free) {
+      this.top = last.ptr;
+      this.blocks.pop();
+    }
+  }
+
+  private ensure(fn: string, end: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (end <= have) return;
+    try {
+      this.memory.grow(Math.ceil((end - have) / PAGE));
+    } catch (cause) {
+      throw new RangeError(`softmax-ce-wasm: ${fn}: could not grow WebAssembly memory to ${end} bytes ` +
+        `(${(cause as Error).message})`);
+    }
   }
 
   f32(ptr: number, length: number): Float32Array {
@@ -64,4 +134,3 @@ export class Arena {
     return new Int32Array(this.memory.buffer, ptr, length);
   }
 }
-

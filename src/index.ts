@@ -35,6 +35,7 @@ export async function init(options: InitOptions = {}): Promise<SoftmaxCE> {
 }
 
 export { SoftmaxCE };
+export { Tensor } from './tensor.js';
 export type { Info } from './api.js';
 export type { BuildName } from './wasm.js';
 export type * from './types.js';

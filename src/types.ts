@@ -1,4 +1,11 @@
 /** Public types of softmax-ce-wasm. Shapes are row-major; sizes are n (rows), d (features), c (classes). */
+import type { Tensor } from './tensor.js';
+
+/**
+ * A float32 input: a Float32Array (copied into WebAssembly memory for the call) or a
+ * resident Tensor from `sce.tensor()` (used in place). The reference takes arrays only.
+ */
+export type Float32Input = Float32Array | Tensor;
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -24,19 +31,21 @@ export interface LossOptions {
 
 export interface LinearArgs {
   /** Inputs, n×d. */
-  x: Float32Array;
+  x: Float32Input;
   /** Weights, c×d (one row per class, as torch.nn.Linear). */
-  w: Float32Array;
+  w: Float32Input;
   /** Optional bias, length c. */
-  b?: Float32Array | null;
+  b?: Float32Input | null;
   n: number;
   d: number;
   c: number;
 }
 
 export interface CrossEntropyArgs extends LossOptions {
+  /** A tensor (n×c; may be the logits tensor) that receives dlogits in place of a returned array. */
+  out?: { dlogits?: Tensor };
   /** Logits, n×c. */
-  logits: Float32Array;
+  logits: Float32Input;
   target: Target;
   n: number;
   c: number;
@@ -44,6 +53,8 @@ export interface CrossEntropyArgs extends LossOptions {
 
 export interface LinearCrossEntropyArgs extends LinearArgs, LossOptions {
   target: Target;
+  /** Tensors that receive gradients in place of returned arrays (each left out of the result). */
+  out?: { dx?: Tensor; dw?: Tensor; db?: Tensor };
 }
 
 export interface CrossEntropyResult {

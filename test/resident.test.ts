@@ -1,0 +1,129 @@
+/** Resident tensors: the no-copy path gives the same bits as the copying path, and its lifetimes hold. */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { init, Tensor, type SoftmaxCE } from '../src/index.js';
+import { randomFloat32, randomLabels, rng } from './helpers.js';
+
+let sce: SoftmaxCE;
+beforeAll(async () => {
+  sce = await init({ build: 'simd' });
+});
+
+const same = (a: Float32Array | undefined, b: Float32Array | undefined) => {
+  expect(a).toBeDefined();
+  expect(Array.from(a!)).toEqual(Array.from(b!));
+};
+
+describe('tensors', () => {
+  it('write, read, array view, free', () => {
+    const t = sce.tensor(5);
+    expect(t).toBeInstanceOf(Tensor);
+    expect(Array.from(t.read())).toEqual([0, 0, 0, 0, 0]);
+    t.write([1, 2], 3);
+    expect(Array.from(t.array())).toEqual([0, 0, 0, 1, 2]);
+    const copy = t.read();
+    t.write([9]);
+    expect(copy[0]).toBe(0);
+    expect(() => t.write([1, 2, 3], 4)).toThrow(/do not fit in a tensor of length 5/);
+    t.free();
+    expect(t.freed).toBe(true);
+    expect(() => t.read()).toThrow(/freed/);
+    expect(() => sce.tensor(0)).toThrow(/positive integer length/);
+  });
+
+  it('a freed block is reused: alloc/free cycles do not grow memory', () => {
+    const keep = sce.tensor(100);
+    const cycle = (order: 'lifo' | 'fifo') => {
+      const a = sce.tensor(50_000), b = sce.tensor(7);
+      if (order === 'lifo') { b.free(); a.free(); } else { a.free(); b.free(); }
+    };
+    cycle('lifo'); // the first cycle may grow memory once
+    const bytes = sce.memoryBytes;
+    for (let i = 0; i < 1000; i++) cycle(i % 2 ? 'lifo' : 'fifo');
+    expect(sce.memoryBytes).toBe(bytes);
+    expect(keep.read().length).toBe(100);
+    keep.free();
+  });
+});
+
+describe('resident linearCrossEntropy', () => {
+  const n = 13, d = 21, c = 10, r = rng(21);
+  const x = randomFloat32(r, n * d), w = randomFloat32(r, c * d), b = randomFloat32(r, c);
+  const target = randomLabels(r, n, c);
+
+  it('tensors in, tensors out: the same bits as arrays in and out', () => {
+    const want = sce.linearCrossEntropy({ x, w, b, target, n, d, c, labelSmoothing: 0.1 });
+    const tx = sce.tensor(x), tw = sce.tensor(w), tb = sce.tensor(b);
+    const dx = sce.tensor(n * d), dw = sce.tensor(c * d), db = sce.tensor(c);
+    const got = sce.linearCrossEntropy({ x: tx, w: tw, b: tb, target, n, d, c, labelSmoothing: 0.1, out: { dx, dw, db } });
+    expect(got.loss).toBe(want.loss);
+    expect(got.dx ?? got.dw ?? got.db).toBeUndefined();
+    same(dx.read(), want.dx);
+    same(dw.read(), want.dw);
+    same(db.read(), want.db);
+    // Mixed: tensors in, arrays out.
+    const mixed = sce.linearCrossEntropy({ x: tx, w, b: tb, target, n, d, c, labelSmoothing: 0.1 });
+    same(mixed.dw, want.dw);
+    same(sce.linear({ x: tx, w: tw, b: tb, n, d, c }), sce.linear({ x, w, b, n, d, c }));
+    for (const t of [tx, tw, tb, dx, dw, db]) t.free();
+  });
+
+  it('a training loop of 10,000 resident steps does not grow memory', () => {
+    const tx = sce.tensor(x), tw = sce.tensor(w), tb = sce.tensor(b);
+    const dx = sce.tensor(n * d), dw = sce.tensor(c * d), db = sce.tensor(c);
+    const args = { x: tx, w: tw, b: tb, target, n, d, c, out: { dx, dw, db } };
+    const first = sce.linearCrossEntropy(args).loss;
+    const bytes = sce.memoryBytes;
+    for (let i = 0; i < 10_000; i++) sce.linearCrossEntropy(args);
+    expect(sce.memoryBytes).toBe(bytes);
+    expect(sce.linearCrossEntropy(args).loss).toBe(first);
+    for (const t of [tx, tw, tb, dx, dw, db]) t.free();
+  });
+
+  it('rejects freed, foreign, misshapen and aliased tensors', async () => {
+    const other = await init({ build: 'simd' });
+    const tx = sce.tensor(x), dw = sce.tensor(c * d), foreign = other.tensor(x), short = sce.tensor(3);
+    expect(() => sce.linearCrossEntropy({ x: foreign, w, target, n, d, c })).toThrow(/x is a tensor of another instance/);
+    expect(() => sce.linearCrossEntropy({ x: short, w, target, n, d, c })).toThrow(/x must have length n×d = 273, got a tensor of 3/);
+    expect(() => sce.linearCrossEntropy({ x: tx, w, target, n, d, c, out: { dx: tx } })).toThrow(/out.dx must not be an input tensor/);
+    expect(() => sce.linearCrossEntropy({ x, w, target, n, d, c, out: { dw: new Float32Array(c * d) as never } })).toThrow(/out.dw must be a Tensor/);
+    const dx2 = sce.tensor(n * d);
+    expect(() => sce.linearCrossEntropy({ x, w, b, target, n, d, c, out: { dx: dx2, db: dx2 } })).toThrow(/length c = 10|different tensors/);
+    short.free();
+    expect(() => sce.softmax(short, 1, 3)).toThrow(/logits is a tensor that was freed/);
+    const ok = sce.linearCrossEntropy({ x: tx, w, target, n, d, c, out: { dw } });
+    same(dw.read(), sce.linearCrossEntropy({ x, w, target, n, d, c }).dw);
+    expect(ok.dx).toBeDefined();
+    for (const t of [tx, dw, dx2]) t.free();
+  });
+});
+
+describe('resident crossEntropy and softmax', () => {
+  const n = 5, c = 7, r = rng(5);
+  const logits = randomFloat32(r, n * c, 4), target = randomLabels(r, n, c);
+
+  it('logits tensor, out.dlogits separate or in place', () => {
+    const want = sce.crossEntropy({ logits, target, n, c });
+    const tz = sce.tensor(logits), dz = sce.tensor(n * c);
+    const a = sce.crossEntropy({ logits: tz, target, n, c });
+    expect(a.loss).toBe(want.loss);
+    same(a.dlogits, want.dlogits);
+    same(tz.read(), logits); // a logits tensor is only read
+    const b = sce.crossEntropy({ logits: tz, target, n, c, out: { dlogits: dz } });
+    expect(b.dlogits).toBeUndefined();
+    same(dz.read(), want.dlogits);
+    sce.crossEntropy({ logits: tz, target, n, c, out: { dlogits: tz } });
+    same(tz.read(), want.dlogits); // in place
+    same(sce.softmax(sce.tensor(logits), n, c), sce.softmax(logits, n, c));
+    tz.free();
+    dz.free();
+  });
+
+  it('linear into an out tensor returns a view of it', () => {
+    const d = 3, x = randomFloat32(r, n * d), w = randomFloat32(r, c * d);
+    const out = sce.tensor(n * c);
+    const view = sce.linear({ x, w, n, d, c, out });
+    same(view, sce.linear({ x, w, n, d, c }));
+    expect(view.buffer).toBe(out.array().buffer);
+    out.free();
+  });
+});
