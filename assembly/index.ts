@@ -12,3 +12,8 @@ export { xent_prob_rows_f32 } from './xent_prob';
 export function heap_base(): usize {
   return (__heap_base + 15) & ~15;
 }
+
+// Optimizer updates (training): one kernel per file, elementwise over a parameter buffer.
+export { sgd_update_f32 } from './sgd';
+export { sgd_momentum_update_f32 } from './momentum';
+export { adam_update_f32, adamw_update_f32 } from './adam';

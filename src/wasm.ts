@@ -25,6 +25,14 @@ export interface KernelExports {
     smoothing: number, weightSum: number, gradScale: number, grad: number): void;
   xent_prob_rows_f32(dz: number, z: number, ldz: number, q: number, ldq: number, weight: number, loss: number,
     c: number, rowBegin: number, rowEnd: number, smoothing: number, gradScale: number, grad: number): void;
+  // Optimizer updates (assembly/sgd.ts, momentum.ts, adam.ts): in place on param and the state buffers.
+  sgd_update_f32(param: number, grad: number, len: number, lr: number, weightDecay: number): void;
+  sgd_momentum_update_f32(param: number, grad: number, velocity: number, len: number, lr: number,
+    momentum: number, dampening: number, weightDecay: number, nesterov: number, first: number): void;
+  adam_update_f32(param: number, grad: number, m: number, v: number, len: number, lr: number,
+    beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
+  adamw_update_f32(param: number, grad: number, m: number, v: number, len: number, lr: number,
+    beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
 }
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
