@@ -1,124 +1,34 @@
 /**
- * The public API over one WebAssembly instance. Each method checks its arguments,
- * places them in WebAssembly memory (a copy for a Float32Array, nothing for a Tensor),
- * runs the kernels, and returns fresh arrays that belong to the caller — copies, never
- * views, except where a method says so. Results may instead go to `out` tensors.
+ * The synchronous API over one WebAssembly instance: each method checks its arguments,
+ * places them in WebAssembly memory, runs the kernels on this thread, and returns fresh
+ * arrays that belong to the caller — copies, never views, except where a method says so.
  */
-import { Arena, type Slot } from './arena.js';
-import { Tensor } from './tensor.js';
-import type { BuildName, KernelExports } from './wasm.js';
+import { runPhases, type Job } from './calls.js';
+import { Core } from './core.js';
+import type { Tensor } from './tensor.js';
 import type {
   CrossEntropyArgs, CrossEntropyResult, LinearArgs, LinearCrossEntropyArgs, LinearCrossEntropyResult,
 } from './types.js';
-import { ArgumentError, checkFloat32, checkSize, planLoss, type LossPlan } from './validate.js';
 
-export interface Info {
-  /** The WebAssembly build in use: 'relaxed' (relaxed-SIMD FMA) or 'simd'. */
-  build: BuildName;
-  /** Builds this engine accepts. */
-  supported: BuildName[];
-  threads: number;
-}
+export type { Info } from './core.js';
 
-const F32 = 4, F64 = 8, I32 = 4;
-
-/** A float32 operand: a caller's array (copied in) or a resident tensor (used in place). */
-type Operand = { array: Float32Array; tensor: null } | { array: null; tensor: Tensor } | { array: null; tensor: null };
-const ABSENT: Operand = { array: null, tensor: null };
-
-const bytesIn = (value: unknown, length: number) => (value instanceof Tensor || value == null ? 0 : length * F32);
-
-/** Loss options that the kernels take as plain numbers. */
-function lossScalars(plan: LossPlan) {
-  // 'mean' over a zero denominator: PyTorch's gradient is w/0 — 0 when every row is
-  // ignored (the kernel zero-fills ignored rows), 0·∞ = NaN on rows kept with weight 0.
-  let gradScale = 1;
-  if (plan.reduction === 'mean') gradScale = plan.denominator !== 0 ? 1 / plan.denominator : plan.keptRows ? NaN : 0;
-  return { gradScale, grad: plan.grad ? 1 : 0 };
-}
-
-/** Buffers of the loss kernel after the logits: row losses, targets, weights. */
-function lossSlots(options: { target: unknown; weight?: unknown }, n: number, c: number): Slot[] {
-  return [
-    ['row losses', n * F64],
-    ['target', options.target instanceof Float32Array ? n * c * F32 : n * I32],
-    ['weight', options.weight ? c * F32 : 0],
-  ];
-}
-
-/** Reduces the per-row f64 losses as the plan says. */
-function reduceLoss(plan: LossPlan, rows: Float64Array): number | Float32Array {
-  if (plan.reduction === 'none') return Float32Array.from(rows);
-  let total = 0;
-  for (let i = 0; i < rows.length; i++) total += rows[i];
-  return plan.reduction === 'mean' ? total / plan.denominator : total;
-}
-
-export class SoftmaxCE {
-  readonly info: Info;
-  private readonly k: KernelExports;
-  private readonly arena: Arena;
-
-  constructor(kernels: KernelExports, info: Info) {
-    this.k = kernels;
-    this.info = info;
-    this.arena = new Arena(kernels.memory, kernels.heap_base());
-  }
-
-  /** Bytes of WebAssembly memory held by this instance (it grows only to the largest call). */
-  get memoryBytes(): number {
-    return this.arena.byteLength;
-  }
-
-  /** @internal The kernels and the memory layout, for modules built on this instance (classifier). */
-  get internals(): { kernels: KernelExports; arena: Arena } {
-    return { kernels: this.k, arena: this.arena };
-  }
-
-  /**
-   * A resident float32 tensor in this instance's memory: zero-filled with `length`
-   * elements, or a copy of `data`. Free it with `tensor.free()` when done.
-   */
-  tensor(data: number | ArrayLike<number>): Tensor {
-    const length = typeof data === 'number' ? data : data?.length;
-    if (typeof length !== 'number' || !Number.isInteger(length) || length < 1) {
-      throw new ArgumentError('tensor', `expected a positive integer length or an array of numbers, got ${String(data)}`);
-    }
-    const t = new Tensor(this.arena, this.arena.alloc('tensor', length * F32), length);
-    if (typeof data !== 'number') t.write(data);
-    return t;
-  }
-
+export class SoftmaxCE extends Core {
   /**
    * Z = X·Wᵀ + b: x n×d, w c×d, b length c → n×c logits (a copy). With `out` (a tensor
    * of n×c), the logits are written there and the returned array is a view of it.
    */
   linear(args: LinearArgs & { out?: Tensor }): Float32Array {
-    const fn = 'linear';
-    const { n, d, c } = this.dims(fn, args);
-    const slots: Slot[] = [
-      ['x', bytesIn(args.x, n * d)], ['w', bytesIn(args.w, c * d)], ['b', bytesIn(args.b, c)],
-      ['logits', args.out ? 0 : n * c * F32],
-    ];
-    this.arena.plan(fn, slots);
-    const x = this.operand(fn, 'x', args.x, n * d, 'n×d');
-    const w = this.operand(fn, 'w', args.w, c * d, 'c×d');
-    const b = this.operand(fn, 'b', args.b, c, 'c', true);
-    const out = this.output(fn, 'out', args.out, n * c, 'n×c', [x, w, b]);
-    const [sx, sw, sb, sz] = this.arena.layout(fn, slots);
-    const pz = out ? out.ptr : sz;
-    this.k.gemm_nt_f32(pz, c, this.place(x, sx), d, this.place(w, sw), d, this.place(b, sb), c, d, 0, n);
-    return out ? out.array() : this.arena.f32(pz, n * c).slice();
+    return this.run(this.prepareLinear(args));
   }
 
   /** Row-wise softmax of n×c logits (max-subtracted; finite for any finite logits). */
   softmax(logits: Float32Array | Tensor, n: number, c: number): Float32Array {
-    return this.rowwise('softmax', logits, n, c, false);
+    return this.run(this.prepareRowwise('softmax', logits, n, c, false));
   }
 
   /** Row-wise log-softmax of n×c logits, z − max − log Σ exp(z − max). */
   logSoftmax(logits: Float32Array | Tensor, n: number, c: number): Float32Array {
-    return this.rowwise('logSoftmax', logits, n, c, true);
+    return this.run(this.prepareRowwise('logSoftmax', logits, n, c, true));
   }
 
   /**
@@ -127,150 +37,21 @@ export class SoftmaxCE {
    * the gradient is written there and left out of the result.
    */
   crossEntropy(args: CrossEntropyArgs): CrossEntropyResult {
-    const fn = 'crossEntropy';
-    if (args === null || typeof args !== 'object') throw new ArgumentError(fn, 'expected an arguments object');
-    const n = checkSize(fn, 'n', args.n), c = checkSize(fn, 'c', args.c);
-    const grad = args.grad ?? true;
-    const toOut = grad && args.out?.dlogits !== undefined;
-    // Logits given as an array are copied to scratch and the gradient overwrites them there;
-    // a logits tensor is only read, so the gradient needs its own scratch unless sent to out.
-    const scratchZ = !(args.logits instanceof Tensor) || (grad && !toOut);
-    const slots: Slot[] = [['logits', scratchZ ? n * c * F32 : 0], ...lossSlots(args, n, c)];
-    this.arena.plan(fn, slots);
-    const z = this.operand(fn, 'logits', args.logits, n * c, 'n×c');
-    const plan = planLoss(fn, args.target, n, c, args);
-    const out = toOut ? this.output(fn, 'out.dlogits', args.out!.dlogits, n * c, 'n×c', [], true) : null;
-    if (out && z.tensor && out !== z.tensor) this.noAlias(fn, 'out.dlogits', out, [z]);
-    const [sz, ...rest] = this.arena.layout(fn, slots);
-    const pz = z.tensor ? z.tensor.ptr : this.place(z, sz);
-    const pdz = out ? out.ptr : z.tensor ? sz : pz;
-    const rows = this.runLoss(plan, pdz, pz, rest, n, c);
-    const result: CrossEntropyResult = { loss: reduceLoss(plan, rows) };
-    if (grad && !out) result.dlogits = this.arena.f32(pdz, n * c).slice();
-    return result;
+    return this.run(this.prepareCrossEntropy(args));
   }
 
   /**
    * The classifier head in one call: Z = X·Wᵀ + b, the cross-entropy of Z, and with grad
    * its gradients dx = dZ·W, dw = dZᵀ·X, db = Σ_rows dZ (db only when b is given).
    * Gradients asked for in `out` (tensors) are written there and left out of the result.
+   * Large N×C goes through in row blocks (see `chunk`), never holding all the logits.
    */
   linearCrossEntropy(args: LinearCrossEntropyArgs): LinearCrossEntropyResult {
-    const fn = 'linearCrossEntropy';
-    const { n, d, c } = this.dims(fn, args);
-    const grad = args.grad ?? true;
-    const o = (grad && args.out) || {};
-    const slots: Slot[] = [
-      ['x', bytesIn(args.x, n * d)], ['w', bytesIn(args.w, c * d)], ['b', bytesIn(args.b, c)], ['logits', n * c * F32],
-      ['dx', grad && !o.dx ? n * d * F32 : 0], ['dw', grad && !o.dw ? c * d * F32 : 0],
-      ['db', grad && args.b != null && !o.db ? c * F32 : 0],
-      ...lossSlots(args, n, c),
-    ];
-    this.arena.plan(fn, slots);
-    const x = this.operand(fn, 'x', args.x, n * d, 'n×d');
-    const w = this.operand(fn, 'w', args.w, c * d, 'c×d');
-    const b = this.operand(fn, 'b', args.b, c, 'c', true);
-    const plan = planLoss(fn, args.target, n, c, args);
-    const inputs = [x, w, b];
-    const outDx = this.output(fn, 'out.dx', o.dx, n * d, 'n×d', inputs);
-    const outDw = this.output(fn, 'out.dw', o.dw, c * d, 'c×d', inputs);
-    const outDb = b.array || b.tensor ? this.output(fn, 'out.db', o.db, c, 'c', inputs) : null;
-    this.distinct(fn, [['out.dx', outDx], ['out.dw', outDw], ['out.db', outDb]]);
-    const [sx, sw, sb, pz, sdx, sdw, sdb, ...rest] = this.arena.layout(fn, slots);
-    const px = this.place(x, sx), pw = this.place(w, sw), pb = this.place(b, sb);
-    const k = this.k;
-    k.gemm_nt_f32(pz, c, px, d, pw, d, pb, c, d, 0, n);
-    const rows = this.runLoss(plan, pz, pz, rest, n, c);
-    const result: LinearCrossEntropyResult = { loss: reduceLoss(plan, rows) };
-    if (grad) {
-      const pdx = outDx ? outDx.ptr : sdx, pdw = outDw ? outDw.ptr : sdw, pdb = outDb ? outDb.ptr : sdb;
-      k.gemm_nn_f32(pdx, d, pz, c, pw, d, d, c, 0, n, 0);
-      k.gemm_tn_f32(pdw, d, pz, c, px, d, d, n, 0, c, 0);
-      if (!outDx) result.dx = this.arena.f32(pdx, n * d).slice();
-      if (!outDw) result.dw = this.arena.f32(pdw, c * d).slice();
-      if (pb) {
-        k.colsum_f32(pdb, pz, c, n, 0, c, 0);
-        if (!outDb) result.db = this.arena.f32(pdb, c).slice();
-      }
-    }
-    return result;
+    return this.run(this.prepareLinearCrossEntropy(args));
   }
 
-  private dims(fn: string, args: { n: number; d: number; c: number }) {
-    if (args === null || typeof args !== 'object') throw new ArgumentError(fn, 'expected an arguments object');
-    return { n: checkSize(fn, 'n', args.n), d: checkSize(fn, 'd', args.d), c: checkSize(fn, 'c', args.c) };
-  }
-
-  /** Checks a float32 input: a Float32Array of the right length, or a live tensor of this instance. */
-  private operand(fn: string, name: string, value: unknown, length: number, shape: string, optional = false): Operand {
-    if (optional && value == null) return ABSENT;
-    if (value instanceof Tensor) return { array: null, tensor: this.ownTensor(fn, name, value, length, shape) };
-    return { array: checkFloat32(fn, name, value, length, shape), tensor: null };
-  }
-
-  /** Checks an `out` tensor; it must not be one of the inputs (the kernels would read what they write). */
-  private output(fn: string, name: string, value: unknown, length: number, shape: string,
-    inputs: Operand[], required = false): Tensor | null {
-    if (value === undefined && !required) return null;
-    if (!(value instanceof Tensor)) {
-      throw new ArgumentError(fn, `${name} must be a Tensor of length ${shape} = ${length} (from sce.tensor()), got ${typeof value}`);
-    }
-    const t = this.ownTensor(fn, name, value, length, shape);
-    this.noAlias(fn, name, t, inputs);
-    return t;
-  }
-
-  private noAlias(fn: string, name: string, t: Tensor, inputs: Operand[]): void {
-    if (inputs.some((op) => op.tensor === t)) throw new ArgumentError(fn, `${name} must not be an input tensor of the same call`);
-  }
-
-  private distinct(fn: string, outs: [string, Tensor | null][]): void {
-    for (let i = 0; i < outs.length; i++)
-      for (let j = i + 1; j < outs.length; j++)
-        if (outs[i][1] && outs[i][1] === outs[j][1]) throw new ArgumentError(fn, `${outs[i][0]} and ${outs[j][0]} must be different tensors`);
-  }
-
-  private ownTensor(fn: string, name: string, t: Tensor, length: number, shape: string): Tensor {
-    if (t.freed) throw new ArgumentError(fn, `${name} is a tensor that was freed`);
-    if (t.arena !== this.arena) throw new ArgumentError(fn, `${name} is a tensor of another instance`);
-    if (t.length !== length) throw new ArgumentError(fn, `${name} must have length ${shape} = ${length}, got a tensor of ${t.length}`);
-    return t;
-  }
-
-  /** The operand's address: its tensor, or the scratch slot it is copied into (0 when absent). */
-  private place(op: Operand, slot: number): number {
-    if (op.tensor) return op.tensor.ptr;
-    if (!op.array) return 0;
-    this.arena.f32(slot, op.array.length).set(op.array);
-    return slot;
-  }
-
-  private rowwise(fn: string, logits: Float32Array | Tensor, n: number, c: number, log: boolean): Float32Array {
-    checkSize(fn, 'n', n);
-    checkSize(fn, 'c', c);
-    const slots: Slot[] = [['logits', n * c * F32]];
-    this.arena.plan(fn, slots);
-    const z = this.operand(fn, 'logits', logits, n * c, 'n×c');
-    const [sz] = this.arena.layout(fn, slots);
-    const pz = z.tensor ? z.tensor.ptr : this.place(z, sz);
-    if (log) this.k.log_softmax_rows_f32(sz, c, pz, c, c, 0, n);
-    else this.k.softmax_rows_f32(sz, c, pz, c, c, 0, n);
-    return this.arena.f32(sz, n * c).slice();
-  }
-
-  /** Runs the fused row kernel (logits at pz, gradient to pdz, which may alias); returns the row losses. */
-  private runLoss(plan: LossPlan, pdz: number, pz: number, [ploss, ptarget, pweight]: number[], n: number, c: number): Float64Array {
-    const { gradScale, grad } = lossScalars(plan);
-    const weightPtr = plan.weight ? pweight : 0;
-    if (plan.weight) this.arena.f32(pweight, c).set(plan.weight);
-    if (plan.labels) {
-      this.arena.i32(ptarget, n).set(plan.labels);
-      this.k.xent_index_rows_f32(pdz, pz, c, ptarget, weightPtr, ploss, c, 0, n, plan.ignoreIndex,
-        plan.smoothing, plan.weightSum, gradScale, grad);
-    } else {
-      this.arena.f32(ptarget, n * c).set(plan.probs!);
-      this.k.xent_prob_rows_f32(pdz, pz, c, ptarget, c, weightPtr, ploss, c, 0, n, plan.smoothing, gradScale, grad);
-    }
-    return this.arena.f64(ploss, n);
+  private run<R>(job: Job<R>): R {
+    runPhases(this.k, job.phases);
+    return job.finish();
   }
 }

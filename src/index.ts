@@ -36,7 +36,7 @@ export async function init(options: InitOptions = {}): Promise<SoftmaxCE> {
 
 export { SoftmaxCE };
 export { Tensor } from './tensor.js';
-export type { Info } from './api.js';
+export type { Info } from './core.js';
 export type { BuildName } from './wasm.js';
 export type * from './types.js';
 export { ArgumentError } from './validate.js';

@@ -55,6 +55,12 @@ export interface LinearCrossEntropyArgs extends LinearArgs, LossOptions {
   target: Target;
   /** Tensors that receive gradients in place of returned arrays (each left out of the result). */
   out?: { dx?: Tensor; dw?: Tensor; db?: Tensor };
+  /**
+   * Row blocks, so that the n×c logits never exist at once: 'auto' (default) uses blocks
+   * when the logits would pass 8 MiB; true forces blocks of the default size; { rows }
+   * sets the block; false holds all logits at once. Results match to float32 rounding.
+   */
+  chunk?: 'auto' | boolean | { rows: number };
 }
 
 export interface CrossEntropyResult {

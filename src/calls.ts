@@ -1,0 +1,58 @@
+/**
+ * Kernel calls as data. A method of the API turns its arguments into phases: each
+ * phase is a list of kernel calls over ranges of output rows that may be split among
+ * workers (every output element is computed by one worker, in an order that does not
+ * depend on the split, so results are bitwise the same for any thread count). Calls
+ * of one phase run in order on each part; a phase ends before the next one starts.
+ */
+import type { KernelExports } from './wasm.js';
+
+export type KernelName = Exclude<keyof KernelExports, 'memory' | 'heap_base'>;
+
+export interface Call {
+  kernel: KernelName;
+  args: number[];
+  /** Index in args of the range start (the end follows it), or -1 for a call that is not split. */
+  split: number;
+}
+
+export type Phase = Call[];
+
+/** What a method hands to a runner: the phases, and how to read the result after them. */
+export interface Job<R> {
+  phases: Phase[];
+  finish(): R;
+}
+
+/** A call over the output range [begin, end) at args[at], args[at + 1]. */
+export function call(kernel: KernelName, args: number[], at = -1): Call {
+  return { kernel, args, split: at };
+}
+
+/**
+ * Part `part` of `parts` of the range [begin, end): contiguous, in order, sizes that
+ * differ by at most `align` and start on multiples of `align` (a kernel's row tile).
+ */
+export function splitRange(begin: number, end: number, part: number, parts: number, align = 1): [number, number] {
+  const units = Math.ceil((end - begin) / align);
+  const lo = Math.floor((units * part) / parts), hi = Math.floor((units * (part + 1)) / parts);
+  return [Math.min(end, begin + lo * align), Math.min(end, begin + hi * align)];
+}
+
+/** The call restricted to part `part` of `parts` of its range (itself when not split). */
+export function partOf(c: Call, part: number, parts: number): number[] | null {
+  if (c.split < 0) return part === 0 ? c.args : null;
+  const [b, e] = splitRange(c.args[c.split], c.args[c.split + 1], part, parts, 4);
+  if (b >= e) return null;
+  const args = c.args.slice();
+  args[c.split] = b;
+  args[c.split + 1] = e;
+  return args;
+}
+
+/** Runs the phases on this thread, in order. */
+export function runPhases(kernels: KernelExports, phases: Phase[]): void {
+  for (const phase of phases) {
+    for (const c of phase) (kernels[c.kernel] as (...a: number[]) => void)(...c.args);
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * What every API method does before and after the kernels run: check the arguments,
+ * lay out WebAssembly memory, place the inputs (a copy for a Float32Array, nothing for a
+ * Tensor), describe the kernel calls as phases (src/calls.ts), and read the results.
+ * The synchronous API (api.ts) runs the phases inline; the thread pool splits them.
+ */
+import { Arena, type Slot } from './arena.js';
+import { call, type Job, type Phase } from './calls.js';
+import { Tensor } from './tensor.js';
+import type { BuildName, KernelExports } from './wasm.js';
+import type {
+  CrossEntropyArgs, CrossEntropyResult, LinearArgs, LinearCrossEntropyArgs, LinearCrossEntropyResult,
+} from './types.js';
+import { ArgumentError, checkFloat32, checkSize, planLoss, type LossPlan } from './validate.js';
+
+export interface Info {
+  /** The WebAssembly build in use: 'relaxed' (relaxed-SIMD FMA) or 'simd'. */
+  build: BuildName;
+  /** Builds this engine accepts. */
+  supported: BuildName[];
+  /** Threads that run kernels (1 without a pool). */
+  threads: number;
+  /** Why fewer threads run than were asked for, if so. */
+  threadsNote?: string;
+}
+
+const F32 = 4, F64 = 8, I32 = 4;
+
+/**
+ * linearCrossEntropy holds the logits of at most this many bytes at once: above it the
+ * batch goes through in row blocks (the chunked path), so memory beyond the inputs and
+ * gradients stays O(block) however large N×C is.
+ */
+export const CHUNK_BYTES = 8 << 20;
+
+/** A float32 operand: a caller's array (copied in) or a resident tensor (used in place). */
+type Operand = { array: Float32Array; tensor: null } | { array: null; tensor: Tensor } | { array: null; tensor: null };
+const ABSENT: Operand = { array: null, tensor: null };
+
+const bytesIn = (value: unknown, length: number) => (value instanceof Tensor || value == null ? 0 : length * F32);
+
+/** Loss options that the kernels take as plain numbers. */
+function lossScalars(plan: LossPlan) {
+  // 'mean' over a zero denominator: PyTorch's gradient is w/0 — 0 when every row is
+  // ignored (the kernel zero-fills ignored rows), 0·∞ = NaN on rows kept with weight 0.
+  let gradScale = 1;
+  if (plan.reduction === 'mean') gradScale = plan.denominator !== 0 ? 1 / plan.denominator : plan.keptRows ? NaN : 0;
+  return { gradScale, grad: plan.grad ? 1 : 0 };
+}
+
+/** Buffers of the loss kernel: row losses, targets, weights. */
+function lossSlots(options: { target: unknown; weight?: unknown }, n: number, c: number): Slot[] {
+  return [
+    ['row losses', n * F64],
+    ['target', options.target instanceof Float32Array ? n * c * F32 : n * I32],
+    ['weight', options.weight ? c * F32 : 0],
+  ];
+}
+
+/** Rows per block of the chunked path: explicit, or the most whose logits fit CHUNK_BYTES. */
+function blockRows(fn: string, chunk: LinearCrossEntropyArgs['chunk'], n: number, c: number): number {
+  if (chunk === undefined || chunk === 'auto') {
+    return n * c * F32 <= CHUNK_BYTES ? n : Math.max(1, Math.floor(CHUNK_BYTES / (c * F32 * 4)) * 4);
+  }
+  if (chunk === false) return n;
+  if (chunk === true) return Math.min(n, Math.max(1, Math.floor(CHUNK_BYTES / (c * F32 * 4)) * 4));
+  if (chunk !== null && typeof chunk === 'object' && Number.isInteger(chunk.rows) && chunk.rows >= 1) return Math.min(n, chunk.rows);
+  throw new ArgumentError(fn, `chunk must be 'auto', true, false or { rows: a positive integer }, got ${JSON.stringify(chunk)}`);
+}
+
+export class Core {
+  readonly info: Info;
+  protected readonly k: KernelExports;
+  protected readonly arena: Arena;
+
+  constructor(kernels: KernelExports, info: Info) {
+    this.k = kernels;
+    this.info = info;
+    this.arena = new Arena(kernels.memory, kernels.heap_base());
+  }
+
+  /** Bytes of WebAssembly memory held by this instance (it grows only to the largest call). */
+  get memoryBytes(): number {
+    return this.arena.byteLength;
+  }
+
+  /** @internal The kernels and the memory layout, for modules built on this instance (classifier). */
+  get internals(): { kernels: KernelExports; arena: Arena } {
+    return { kernels: this.k, arena: this.arena };
+  }
+
+  /**
+   * A resident float32 tensor in this instance's memory: zero-filled with `length`
+   * elements, or a copy of `data`. Free it with `tensor.free()` when done.
+   */
+  tensor(data: number | ArrayLike<number>): Tensor {
+    const length = typeof data === 'number' ? data : data?.length;
+    if (typeof length !== 'number' || !Number.isInteger(length) || length < 1) {
+      throw new ArgumentError('tensor', `expected a positive integer length or an array of numbers, got ${String(data)}`);
+    }
+    const t = new Tensor(this.arena, this.arena.alloc('tensor', length * F32), length);
+    if (typeof data !== 'number') t.write(data);
+    return t;
+  }
+
+  protected prepareLinear(args: LinearArgs & { out?: Tensor }): Job<Float32Array> {
+    const fn = 'linear';
+    const { n, d, c } = this.dims(fn, args);
+    const slots: Slot[] = [
+      ['x', bytesIn(args.x, n * d)], ['w', bytesIn(args.w, c * d)], ['b', bytesIn(args.b, c)],
+      ['logits', args.out ? 0 : n * c * F32],
+    ];
+    this.arena.plan(fn, slots);
+    const x = this.operand(fn, 'x', args.x, n * d, 'n×d');
+    const w = this.operand(fn, 'w', args.w, c * d, 'c×d');
+    const b = this.operand(fn, 'b', args.b, c, 'c', true);
+    const out = this.output(fn, 'out', args.out, n * c, 'n×c', [x, w, b]);
+    const [sx, sw, sb, sz] = this.arena.layout(fn, slots);
+    const pz = out ? out.ptr : sz;
+    const phases = [[call('gemm_nt_f32', [pz, c, this.place(x, sx), d, this.place(w, sw), d, this.place(b, sb), c, d, 0, n], 9)]];
+    return { phases, finish: () => (out ? out.array() : this.arena.f32(pz, n * c).slice()) };
+  }
+
+  protected prepareRowwise(fn: string, logits: Float32Array | Tensor, n: number, c: number, log: boolean): Job<Float32Array> {
+    checkSize(fn, 'n', n);
+    checkSize(fn, 'c', c);
+    const slots: Slot[] = [['logits', n * c * F32]];
+    this.arena.plan(fn, slots);
+    const z = this.operand(fn, 'logits', logits, n * c, 'n×c');
+    const [sz] = this.arena.layout(fn, slots);
+    const pz = z.tensor ? z.tensor.ptr : this.place(z, sz);
+    const kernel = log ? 'log_softmax_rows_f32' : 'softmax_rows_f32';
+    return { phases: [[call(kernel, [sz, c, pz, c, c, 0, n], 5)]], finish: () => this.arena.f32(sz, n * c).slice() };
+  }
+
+  protected prepareCrossEntropy(args: CrossEntropyArgs): Job<CrossEntropyResult> {
+    const fn = 'crossEntropy';
+    if (args === null || typeof args !== 'object') throw new ArgumentError(fn, 'expected an arguments object');
+    const n = checkSize(fn, 'n', args.n), c = checkSize(fn, 'c', args.c);
+    const grad = args.grad ?? true;
+    const toOut = grad && args.out?.dlogits !== undefined;
+    // Logits given as an array are copied to scratch and the gradient overwrites them there;
+    // a logits tensor is only read, so the gradient needs its own scratch unless sent to out.
+    const scratchZ = !(args.logits instanceof Tensor) || (grad && !toOut);
+    const slots: Slot[] = [['logits', scratchZ ? n * c * F32 : 0], ...lossSlots(args, n, c)];
+    this.arena.plan(fn, slots);
+    const z = this.operand(fn, 'logits', args.logits, n * c, 'n×c');
+    const plan = planLoss(fn, args.target, n, c, args);
+    const out = toOut ? this.output(fn, 'out.dlogits', args.out!.dlogits, n * c, 'n×c', [], true) : null;
+    if (out && z.tensor && out !== z.tensor) this.noAlias(fn, 'out.dlogits', out, [z]);
+    const [sz, ploss, ptarget, pweight] = this.arena.layout(fn, slots);
+    const pz = z.tensor ? z.tensor.ptr : this.place(z, sz);
+    const pdz = out ? out.ptr : z.tensor ? sz : pz;
+    this.placeLossInputs(plan, ptarget, pweight, n, c);
+    return {
+      phases: [[this.lossCall(plan, pdz, pz, ptarget, pweight, ploss, 0, n, c)]],
+      finish: () => {
+        const result: CrossEntropyResult = { loss: this.reduceLoss(plan, ploss, n) };
+        if (grad && !out) result.dlogits = this.arena.f32(pdz, n * c).slice();
+        return result;
+      },
+    };
+  }
+
+  protected prepareLinearCrossEntropy(args: LinearCrossEntropyArgs): Job<LinearCrossEntropyResult> {
+    const fn = 'linearCrossEntropy';
+    const { n, d, c } = this.dims(fn, args);
+    const grad = args.grad ?? true;
+    const rows = blockRows(fn, args.chunk, n, c);
+    const o = (grad && args.out) || {};
+    const slots: Slot[] = [
+      ['x', bytesIn(args.x, n * d)], ['w', bytesIn(args.w, c * d)], ['b', bytesIn(args.b, c)],
+      ['logits', rows * c * F32],
+      ['dx', grad && !o.dx ? n * d * F32 : 0], ['dw', grad && !o.dw ? c * d * F32 : 0],
+      ['db', grad && args.b != null && !o.db ? c * F32 : 0],
+      ...lossSlots(args, n, c),
+    ];
+    this.arena.plan(fn, slots);
+    const x = this.operand(fn, 'x', args.x, n * d, 'n×d');
+    const w = this.operand(fn, 'w', args.w, c * d, 'c×d');
+    const b = this.operand(fn, 'b', args.b, c, 'c', true);
+    const plan = planLoss(fn, args.target, n, c, args);
+    const inputs = [x, w, b];
+    const outDx = this.output(fn, 'out.dx', o.dx, n * d, 'n×d', inputs);
+    const outDw = this.output(fn, 'out.dw', o.dw, c * d, 'c×d', inputs);
+    const outDb = b.array || b.tensor ? this.output(fn, 'out.db', o.db, c, 'c', inputs) : null;
+    this.distinct(fn, [['out.dx', outDx], ['out.dw', outDw], ['out.db', outDb]]);
+    const [sx, sw, sb, pz, sdx, sdw, sdb, ploss, ptarget, pweight] = this.arena.layout(fn, slots);
+    const px = this.place(x, sx), pw = this.place(w, sw), pb = this.place(b, sb);
+    const pdx = outDx ? outDx.ptr : sdx, pdw = outDw ? outDw.ptr : sdw, pdb = outDb ? outDb.ptr : sdb;
+    this.placeLossInputs(plan, ptarget, pweight, n, c);
+
+    // Row blocks of `rows` (one block unless the logits would pass CHUNK_BYTES): the
+    // logits of a block exist only in scratch; dW and db accumulate over blocks.
+    const phases: Phase[] = [];
+    for (let r0 = 0; r0 < n; r0 += rows) {
+      const m = Math.min(rows, n - r0);
+      const xr = px + r0 * d * F32;
+      phases.push([
+        call('gemm_nt_f32', [pz, c, xr, d, pw, d, pb, c, d, 0, m], 9),
+        this.lossCall(plan, pz, pz, ptarget + r0 * (plan.labels ? I32 : c * F32), pweight, ploss + r0 * F64, 0, m, c),
+      ]);
+      if (!grad) continue;
+      const accumulate = r0 > 0 ? 1 : 0;
+      const backward: Phase = [
+        call('gemm_nn_f32', [pdx + r0 * d * F32, d, pz, c, pw, d, d, c, 0, m, 0], 8),
+        call('gemm_tn_f32', [pdw, d, pz, c, xr, d, d, m, 0, c, accumulate], 8),
+      ];
+      if (pb) backward.push(call('colsum_f32', [pdb, pz, c, m, 0, c, accumulate], 4));
+      phases.push(backward);
+    }
+    return {
+      phases,
+      finish: () => {
+        const result: LinearCrossEntropyResult = { loss: this.reduceLoss(plan, ploss, n) };
+        if (grad) {
+          if (!outDx) result.dx = this.arena.f32(pdx, n * d).slice();
+          if (!outDw) result.dw = this.arena.f32(pdw, c * d).slice();
+          if (pb && !outDb) result.db = this.arena.f32(pdb, c).slice();
+        }
+        return result;
+      },
+    };
+  }
+
+  private dims(fn: string, args: { n: number; d: number; c: number }) {
+    if (args === null || typeof args !== 'object') throw new ArgumentError(fn, 'expected an arguments object');
+    return { n: checkSize(fn, 'n', args.n), d: checkSize(fn, 'd', args.d), c: checkSize(fn, 'c', args.c) };
+  }
+
+  /** Checks a float32 input: a Float32Array of the right length, or a live tensor of this instance. */
+  private operand(fn: string, name: string, value: unknown, length: number, shape: string, optional = false): Operand {
+    if (optional && value == null) return ABSENT;
+    if (value instanceof Tensor) return { array: null, tensor: this.ownTensor(fn, name, value, length, shape) };
+    return { array: checkFloat32(fn, name, value, length, shape), tensor: null };
+  }
+
+  /** Checks an `out` tensor; it must not be one of the inputs (the kernels would read what they write). */
+  private output(fn: string, name: string, value: unknown, length: number, shape: string,
+    inputs: Operand[], required = false): Tensor | null {
+    if (value === undefined && !required) return null;
+    if (!(value instanceof Tensor)) {
+      throw new ArgumentError(fn, `${name} must be a Tensor of length ${shape} = ${length} (from sce.tensor()), got ${typeof value}`);
+    }
+    const t = this.ownTensor(fn, name, value, length, shape);
+    this.noAlias(fn, name, t, inputs);
+    return t;
+  }
+
+  private noAlias(fn: string, name: string, t: Tensor, inputs: Operand[]): void {
+    if (inputs.some((op) => op.tensor === t)) throw new ArgumentError(fn, `${name} must not be an input tensor of the same call`);
+  }
+
+  private distinct(fn: string, outs: [string, Tensor | null][]): void {
+    for (let i = 0; i < outs.length; i++)
+      for (let j = i + 1; j < outs.length; j++)
+        if (outs[i][1] && outs[i][1] === outs[j][1]) throw new ArgumentError(fn, `${outs[i][0]} and ${outs[j][0]} must be different tensors`);
+  }
+
+  private ownTensor(fn: string, name: string, t: Tensor, length: number, shape: string): Tensor {
+    if (t.freed) throw new ArgumentError(fn, `${name} is a tensor that was freed`);
+    if (t.arena !== this.arena) throw new ArgumentError(fn, `${name} is a tensor of another instance`);
+    if (t.length !== length) throw new ArgumentError(fn, `${name} must have length ${shape} = ${length}, got a tensor of ${t.length}`);
+    return t;
+  }
+
+  /** The operand's address: its tensor, or the scratch slot it is copied into (0 when absent). */
+  private place(op: Operand, slot: number): number {
+    if (op.tensor) return op.tensor.ptr;
+    if (!op.array) return 0;
+    this.arena.f32(slot, op.array.length).set(op.array);
+    return slot;
+  }
+
+  private placeLossInputs(plan: LossPlan, ptarget: number, pweight: number, n: number, c: number): void {
+    if (plan.weight) this.arena.f32(pweight, c).set(plan.weight);
+    if (plan.labels) this.arena.i32(ptarget, n).set(plan.labels);
+    else this.arena.f32(ptarget, n * c).set(plan.probs!);
+  }
+
+  /** The fused row kernel over rows [begin, end) of the logits at pz (gradient to pdz, which may alias). */
+  private lossCall(plan: LossPlan, pdz: number, pz: number, ptarget: number, pweight: number, ploss: number,
+    begin: number, end: number, c: number) {
+    const { gradScale, grad } = lossScalars(plan);
+    const weightPtr = plan.weight ? pweight : 0;
+    return plan.labels
+      ? call('xent_index_rows_f32', [pdz, pz, c, ptarget, weightPtr, ploss, c, begin, end, plan.ignoreIndex,
+        plan.smoothing, plan.weightSum, gradScale, grad], 7)
+      : call('xent_prob_rows_f32', [pdz, pz, c, ptarget, c, weightPtr, ploss, c, begin, end, plan.smoothing, gradScale, grad], 8);
+  }
+
+  /** Reduces the per-row f64 losses as the plan says (in row order: the same for any split). */
+  private reduceLoss(plan: LossPlan, ploss: number, n: number): number | Float32Array {
+    const rows = this.arena.f64(ploss, n);
+    if (plan.reduction === 'none') return Float32Array.from(rows);
+    let total = 0;
+    for (let i = 0; i < n; i++) total += rows[i];
+    return plan.reduction === 'mean' ? total / plan.denominator : total;
+  }
+}
