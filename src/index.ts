@@ -7,18 +7,26 @@
  *   const { loss, dx, dw, db } = sce.linearCrossEntropy({ x, w, b, target, n, d, c });
  */
 import { SoftmaxCE } from './api.js';
-import { instantiate, supports, type BuildName } from './wasm.js';
+import type { Info } from './core.js';
+import { Pool, workerPlatform } from './pool.js';
+import { SoftmaxCEThreaded } from './threaded.js';
+import { instantiate, instantiateShared, sharedMemory, supports, type BuildName } from './wasm.js';
 
 export interface InitOptions {
   /** 'auto' (default) picks 'relaxed' where the engine accepts relaxed SIMD, else 'simd'. */
   build?: 'auto' | BuildName;
+  /**
+   * Run kernels on a pool of this many workers ('auto': one per core) over shared
+   * WebAssembly memory. The instance's methods then return Promises. Where workers or
+   * SharedArrayBuffer are missing it runs on one thread and `info.threadsNote` says why.
+   */
+  threads?: number | 'auto';
 }
 
 const BUILDS: readonly BuildName[] = ['relaxed', 'simd'];
 
-/** Compiles (once per process) and instantiates the WebAssembly kernels. */
-export async function init(options: InitOptions = {}): Promise<SoftmaxCE> {
-  const wanted = options.build ?? 'auto';
+function pickBuild(wanted: InitOptions['build']): { build: BuildName; supported: BuildName[] } {
+  wanted ??= 'auto';
   if (wanted !== 'auto' && !BUILDS.includes(wanted)) {
     throw new TypeError(`softmax-ce-wasm: init: build must be 'auto', 'simd' or 'relaxed', got ${JSON.stringify(wanted)}`);
   }
@@ -31,12 +39,48 @@ export async function init(options: InitOptions = {}): Promise<SoftmaxCE> {
     throw new Error(`softmax-ce-wasm: init: this engine does not accept the '${build}' build ` +
       (build === 'relaxed' ? '(relaxed SIMD: Node ≥ 21, or node --experimental-wasm-relaxed-simd on Node 20; Chrome ≥ 114)' : ''));
   }
-  return new SoftmaxCE(await instantiate(build), { build, supported, threads: 1 });
+  return { build, supported };
 }
 
-export { SoftmaxCE };
+function coreCount(): number {
+  const g = globalThis as { navigator?: { hardwareConcurrency?: number }; process?: { getBuiltinModule?: (id: string) => unknown } };
+  const os = g.process?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number } | undefined;
+  return Math.max(1, os?.availableParallelism?.() ?? g.navigator?.hardwareConcurrency ?? 1);
+}
+
+/** Compiles (once per process) and instantiates the WebAssembly kernels; with `threads`, starts a worker pool. */
+export async function init(options?: InitOptions & { threads?: undefined }): Promise<SoftmaxCE>;
+export async function init(options: InitOptions & { threads: number | 'auto' }): Promise<SoftmaxCEThreaded>;
+export async function init(options: InitOptions = {}): Promise<SoftmaxCE | SoftmaxCEThreaded> {
+  const { build, supported } = pickBuild(options.build);
+  if (options.threads === undefined) return new SoftmaxCE(await instantiate(build), { build, supported, threads: 1 });
+
+  const { threads } = options;
+  const single = async (note: string) =>
+    new SoftmaxCEThreaded(await instantiate(build), { build, supported, threads: 1, threadsNote: `running on one thread: ${note}` }, null);
+  if (threads !== 'auto' && !(Number.isInteger(threads) && threads >= 1 && threads <= 256)) {
+    throw new TypeError(`softmax-ce-wasm: init: threads must be 'auto' or an integer in [1, 256], got ${JSON.stringify(threads)}`);
+  }
+  const size = threads === 'auto' ? coreCount() : threads;
+  const platform = workerPlatform();
+  let note = 'reason' in platform ? platform.reason : undefined;
+  if (!note && !supports(`${build}Threads`)) note = 'this engine does not accept WebAssembly threads (shared memory, atomics)';
+  if (note) return single(note);
+  const memory = sharedMemory();
+  const { module, kernels } = await instantiateShared(build, memory);
+  const pool = new Pool(size, (platform as { spawn: ConstructorParameters<typeof Pool>[1] }).spawn, module, memory);
+  try {
+    await pool.ready();
+  } catch (e) {
+    pool.dispose();
+    return single((e as Error).message);
+  }
+  return new SoftmaxCEThreaded(kernels, { build, supported, threads: size }, pool);
+}
+
+export { SoftmaxCE, SoftmaxCEThreaded };
 export { Tensor } from './tensor.js';
-export type { Info } from './core.js';
+export type { Info };
 export type { BuildName } from './wasm.js';
 export type * from './types.js';
 export { ArgumentError } from './validate.js';

@@ -1,11 +1,14 @@
 /**
  * The only file that touches `WebAssembly`: decodes the inlined binaries, picks the
  * build the engine accepts, compiles each build once per process (cached), and
- * instantiates it with its own memory.
+ * instantiates it — with its own memory, or for the thread pool over one shared memory
+ * that every worker instantiates the same module on.
  */
 import * as inline from '../build/wasm-inline.js';
 
 export type BuildName = 'simd' | 'relaxed';
+/** A binary: a build, or its variant for the thread pool (imported shared memory, atomics). */
+export type BinaryName = BuildName | `${BuildName}Threads`;
 
 /** The kernels' numbers-only ABI (see assembly/index.ts for what each computes). */
 export interface KernelExports {
@@ -25,6 +28,8 @@ export interface KernelExports {
     smoothing: number, weightSum: number, gradScale: number, grad: number): void;
   xent_prob_rows_f32(dz: number, z: number, ldz: number, q: number, ldq: number, weight: number, loss: number,
     c: number, rowBegin: number, rowEnd: number, smoothing: number, gradScale: number, grad: number): void;
+  /** Test-only (test/exp.test.ts): out[i] = the kernels' SIMD exp of x[i], i < len. */
+  exp_f32(out: number, x: number, len: number): void;
   // Optimizer updates (assembly/sgd.ts, momentum.ts, adam.ts): in place on param and the state buffers.
   sgd_update_f32(param: number, grad: number, len: number, lr: number, weightDecay: number): void;
   sgd_momentum_update_f32(param: number, grad: number, velocity: number, len: number, lr: number,
@@ -43,10 +48,10 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-const bytesCache = new Map<BuildName, Uint8Array<ArrayBuffer>>();
-const moduleCache = new Map<BuildName, Promise<WebAssembly.Module>>();
+const bytesCache = new Map<BinaryName, Uint8Array<ArrayBuffer>>();
+const moduleCache = new Map<BinaryName, Promise<WebAssembly.Module>>();
 
-function buildBytes(name: BuildName): Uint8Array<ArrayBuffer> {
+function buildBytes(name: BinaryName): Uint8Array<ArrayBuffer> {
   let bytes = bytesCache.get(name);
   if (!bytes) {
     bytes = decodeBase64(inline[name]);
@@ -56,11 +61,11 @@ function buildBytes(name: BuildName): Uint8Array<ArrayBuffer> {
 }
 
 /** Whether this engine validates the given build (relaxed SIMD needs Node ≥ 21, Chrome ≥ 114). */
-export function supports(name: BuildName): boolean {
+export function supports(name: BinaryName): boolean {
   return typeof WebAssembly === 'object' && WebAssembly.validate(buildBytes(name));
 }
 
-export function compile(name: BuildName): Promise<WebAssembly.Module> {
+export function compile(name: BinaryName): Promise<WebAssembly.Module> {
   let module = moduleCache.get(name);
   if (!module) {
     module = WebAssembly.compile(buildBytes(name));
@@ -74,3 +79,57 @@ export async function instantiate(name: BuildName): Promise<KernelExports> {
   const instance = await WebAssembly.instantiate(await compile(name), {});
   return instance.exports as unknown as KernelExports;
 }
+
+/**
+ * Shared memory for the pool: the threads builds import it as env.memory. Its maximum
+ * is wasm32's 4 GiB (a shared memory cannot move, so engines reserve address space for
+ * it up front; where that fails, 1 GiB).
+ */
+export function sharedMemory(): WebAssembly.Memory {
+  try {
+    return new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
+  } catch {
+    return new WebAssembly.Memory({ initial: 16, maximum: 16384, shared: true });
+  }
+}
+
+/** The main thread's instance of a threads build over the shared memory (it lays memory out; workers compute). */
+export async function instantiateShared(name: BuildName, memory: WebAssembly.Memory): Promise<{ module: WebAssembly.Module; kernels: KernelExports }> {
+  const module = await compile(`${name}Threads`);
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  return { module, kernels: { ...(instance.exports as unknown as KernelExports), memory } };
+}
+
+/**
+ * The worker's program, a classic script for Node's worker_threads (eval) and for Web
+ * Workers (from a Blob URL), so no worker file has to be found next to the bundle. It
+ * instantiates the module over the shared memory and runs lists of kernel calls.
+ */
+const WORKER_BODY = `
+function serve(post, listen) {
+  let kernels = null;
+  listen(function (msg) {
+    if (msg.type === 'init') {
+      kernels = new WebAssembly.Instance(msg.module, { env: { memory: msg.memory } }).exports;
+      post({ type: 'ready' });
+    } else if (msg.type === 'run') {
+      try {
+        for (const c of msg.calls) kernels[c[0]].apply(null, c.slice(1));
+        post({ type: 'done', id: msg.id });
+      } catch (e) {
+        post({ type: 'failed', id: msg.id, message: String((e && e.message) || e) });
+      }
+    } else if (msg.type === 'crash') {
+      throw new Error('worker crashed on request');
+    }
+  });
+}`;
+
+export const WORKER_SOURCE = {
+  node: `${WORKER_BODY}
+// getBuiltinModule, not require: the worker may run as ESM (node --input-type=module).
+const { parentPort } = process.getBuiltinModule('node:worker_threads');
+serve((m) => parentPort.postMessage(m), (f) => parentPort.on('message', f));`,
+  browser: `${WORKER_BODY}
+serve((m) => self.postMessage(m), (f) => { self.onmessage = (e) => f(e.data); });`,
+};
