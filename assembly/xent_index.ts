@@ -6,9 +6,34 @@
 //   dz_c         = gradScale·(p_c·S − a_c)
 // with m = max z, s = Σ exp(z − m): every term is ≥ 0 and no exp overflows, so the loss is
 // accurate for any finite logits (never m + log s − z_y, which cancels near |z| ≈ 1e4).
-// Rows labelled ignoreIndex get loss 0 and dz 0. Passes: max; exp-store-sum (with the
-// smoothing sum); scale into dz. loss is written as f64 per row; dz may alias z.
-import { rowMax, rowExpStoreSum } from './rowops';
+// Rows labelled ignoreIndex get loss 0 and dz 0. Passes (v128, rowops.ts): max; the
+// smoothing sum; exp-store-sum; scale into dz. loss is written as f64 per row; dz may alias z.
+// Error: loss a few ULP relative (s and the smoothing sum in f64, exp ≤ 1.5 ULP); dz ≤ 4 ULP
+// of p_c·S plus one rounding of the smoothing term; the label entry as below.
+import { rowMax, rowExpStoreSum, rowExpSum, rowScale } from './rowops';
+import { loadPartial, storePartial, laneMask, promoteLo, promoteHi, hsumF64 } from './simd';
+
+/** Σ_j w_j·(m − z_j), each m − z_j rounded to f32 and the products summed in f64. */
+@inline function weightedGap(z: usize, weight: usize, c: i32, m: f32): f64 {
+  const mv = f32x4.splat(m), one = f32x4.splat(1), end = <usize>(c & ~3) << 2;
+  let s0 = f64x2.splat(0), s1 = s0;
+  let o: usize = 0;
+  for (; o < end; o += 16) {
+    const d = f32x4.sub(mv, v128.load(z + o));
+    const w = weight ? v128.load(weight + o) : one;
+    s0 = f64x2.add(s0, f64x2.mul(promoteLo(w), promoteLo(d)));
+    s1 = f64x2.add(s1, f64x2.mul(promoteHi(w), promoteHi(d)));
+  }
+  const t = c & 3;
+  if (t) {
+    const mask = laneMask(t);
+    const d = v128.and(f32x4.sub(mv, loadPartial(z + o, t)), mask);
+    const w = v128.and(weight ? loadPartial(weight + o, t) : one, mask);
+    s0 = f64x2.add(s0, f64x2.mul(promoteLo(w), promoteLo(d)));
+    s1 = f64x2.add(s1, f64x2.mul(promoteHi(w), promoteHi(d)));
+  }
+  return hsumF64(s0, s1);
+}
 
 export function xent_index_rows_f32(
   dz: usize, z: usize, ldz: i32, labels: usize, weight: usize, loss: usize,
@@ -17,6 +42,7 @@ export function xent_index_rows_f32(
 ): void {
   const rowBytes = <usize>ldz << 2;
   const eps = <f64>smoothing, epsOverC = eps / <f64>c;
+  const end = <usize>(c & ~3) << 2, t = c & 3;
   for (let i = rowBegin; i < rowEnd; i++) {
     const zi = z + <usize>i * rowBytes, di = dz + <usize>i * rowBytes;
     const y = load<i32>(labels + (<usize>i << 2));
@@ -30,20 +56,8 @@ export function xent_index_rows_f32(
     const m = rowMax(zi, c);
 
     // Σ w_c·(m − z_c) is read before the exp pass may overwrite z (dz aliases z).
-    let smoothSum: f64 = 0;
-    if (smoothing != 0) {
-      for (let j = 0; j < c; j++) {
-        const wj: f64 = weight ? <f64>load<f32>(weight + (<usize>j << 2)) : 1.0;
-        smoothSum += wj * <f64>(m - load<f32>(zi + (<usize>j << 2)));
-      }
-    }
-    let s: f64;
-    if (grad) {
-      s = rowExpStoreSum(di, zi, c, m);
-    } else {
-      s = 0;
-      for (let j = 0; j < c; j++) s += Mathf.exp(load<f32>(zi + (<usize>j << 2)) - m);
-    }
+    const smoothSum: f64 = smoothing != 0 ? weightedGap(zi, weight, c, m) : 0;
+    const s = grad ? rowExpStoreSum(di, zi, c, m) : rowExpSum(zi, c, m);
     const logS = Math.log(s);
     store<f64>(loss + (<usize>i << 3),
       (1 - eps) * wy * (<f64>(m - zy) + logS) + epsOverC * (smoothSum + <f64>weightSum * logS));
@@ -52,18 +66,20 @@ export function xent_index_rows_f32(
       const ey = <f64>load<f32>(di + (<usize>y << 2));
       const mass = (1 - eps) * wy + epsOverC * <f64>weightSum;
       const pScale = <f32>(mass / s * <f64>gradScale);
-      const smoothScale = <f32>(epsOverC * <f64>gradScale);
       if (smoothing != 0) {
-        for (let j = 0; j < c; j++) {
-          const o = <usize>j << 2;
-          const wj: f32 = weight ? load<f32>(weight + o) : 1;
-          store<f32>(di + o, load<f32>(di + o) * pScale - smoothScale * wj);
+        // dz_c = e_c·pScale − (ε/c)·gradScale·w_c: two products, one difference (as scalar code).
+        const pv = f32x4.splat(pScale), sv = f32x4.splat(<f32>(epsOverC * <f64>gradScale)), one = f32x4.splat(1);
+        let o: usize = 0;
+        for (; o < end; o += 16) {
+          const w = weight ? v128.load(weight + o) : one;
+          v128.store(di + o, f32x4.sub(f32x4.mul(v128.load(di + o), pv), f32x4.mul(sv, w)));
+        }
+        if (t) {
+          const w = weight ? loadPartial(weight + o, t) : one;
+          storePartial(di + o, f32x4.sub(f32x4.mul(loadPartial(di + o, t), pv), f32x4.mul(sv, w)), t);
         }
       } else {
-        for (let j = 0; j < c; j++) {
-          const o = <usize>j << 2;
-          store<f32>(di + o, load<f32>(di + o) * pScale);
-        }
+        rowScale(di, di, c, pScale);
       }
       // At the label, p_y·S − a_y = (ε/c)·(W·p_y − w_y) − (1−ε)·w_y·(1 − p_y): computing
       // 1 − p_y as (s − e_y)/s avoids the cancellation of p_y − 1 when p_y → 1, which in

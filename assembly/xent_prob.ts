@@ -2,12 +2,16 @@
 // With class weights w (1 when weight is 0) and smoothing ε:
 //   a_c = w_c·((1−ε)·q_c + ε/c),  S = Σ a_c,  loss_i = Σ a_c·(m − z_c) + S·log s,
 //   dz_c = gradScale·(p_c·S − a_c).
-// Rows are not renormalised. Same passes and stability argument as xent_index.ts.
-import { rowMax, rowExpStoreSum } from './rowops';
+// Rows are not renormalised. Same passes and stability argument as xent_index.ts, on v128;
+// S and Σ a_c·(m − z_c) are accumulated in f64 from f32 a_c and m − z_c.
+// Error: loss a few ULP relative; dz ≤ 4 ULP of p_c·S plus 2 roundings of a_c·gradScale.
+import { rowMax, rowExpStoreSum, rowExpSum } from './rowops';
+import { loadPartial, storePartial, laneMask, promoteLo, promoteHi, hsumF64 } from './simd';
 
-@inline function targetMass(q: usize, weight: usize, o: usize, keep: f32, epsOverC: f32): f32 {
-  const a = load<f32>(q + o) * keep + epsOverC;
-  return weight ? a * load<f32>(weight + o) : a;
+/** a = w·((1−ε)·q + ε/c) on four lanes, rounded as the scalar formula: q·keep, + ε/c, · w. */
+@inline function targetMass4(q: v128, w: v128, weighted: bool, keep: v128, epsOverC: v128): v128 {
+  const a = f32x4.add(f32x4.mul(q, keep), epsOverC);
+  return weighted ? f32x4.mul(a, w) : a;
 }
 
 export function xent_prob_rows_f32(
@@ -15,30 +19,47 @@ export function xent_prob_rows_f32(
   c: i32, rowBegin: i32, rowEnd: i32, smoothing: f32, gradScale: f32, grad: i32,
 ): void {
   const rowBytes = <usize>ldz << 2, qBytes = <usize>ldq << 2;
-  const keep: f32 = 1 - smoothing, epsOverC: f32 = smoothing / <f32>c;
+  const keep = f32x4.splat(1 - smoothing), epsOverC = f32x4.splat(smoothing / <f32>c);
+  const gv = f32x4.splat(gradScale), zero = f32x4.splat(0);
+  const end = <usize>(c & ~3) << 2, t = c & 3, weighted = weight != 0;
   for (let i = rowBegin; i < rowEnd; i++) {
     const zi = z + <usize>i * rowBytes, di = dz + <usize>i * rowBytes, qi = q + <usize>i * qBytes;
-    const m = rowMax(zi, c);
-    let mass: f64 = 0, weighted: f64 = 0;
-    for (let j = 0; j < c; j++) {
-      const o = <usize>j << 2;
-      const a = <f64>targetMass(qi, weight, o, keep, epsOverC);
-      mass += a;
-      weighted += a * <f64>(m - load<f32>(zi + o));
+    const m = rowMax(zi, c), mv = f32x4.splat(m);
+    let mass0 = f64x2.splat(0), mass1 = mass0, gap0 = mass0, gap1 = mass0;
+    let o: usize = 0;
+    for (; o < end; o += 16) {
+      const a = targetMass4(v128.load(qi + o), weighted ? v128.load(weight + o) : zero, weighted, keep, epsOverC);
+      const d = f32x4.sub(mv, v128.load(zi + o));
+      const a0 = promoteLo(a), a1 = promoteHi(a);
+      mass0 = f64x2.add(mass0, a0);
+      mass1 = f64x2.add(mass1, a1);
+      gap0 = f64x2.add(gap0, f64x2.mul(a0, promoteLo(d)));
+      gap1 = f64x2.add(gap1, f64x2.mul(a1, promoteHi(d)));
     }
-    let s: f64;
-    if (grad) {
-      s = rowExpStoreSum(di, zi, c, m);
-    } else {
-      s = 0;
-      for (let j = 0; j < c; j++) s += Mathf.exp(load<f32>(zi + (<usize>j << 2)) - m);
+    if (t) {
+      const mask = laneMask(t);
+      const a = v128.and(targetMass4(loadPartial(qi + o, t), weighted ? loadPartial(weight + o, t) : zero,
+        weighted, keep, epsOverC), mask);
+      const d = v128.and(f32x4.sub(mv, loadPartial(zi + o, t)), mask);
+      const a0 = promoteLo(a), a1 = promoteHi(a);
+      mass0 = f64x2.add(mass0, a0);
+      mass1 = f64x2.add(mass1, a1);
+      gap0 = f64x2.add(gap0, f64x2.mul(a0, promoteLo(d)));
+      gap1 = f64x2.add(gap1, f64x2.mul(a1, promoteHi(d)));
     }
-    store<f64>(loss + (<usize>i << 3), weighted + mass * Math.log(s));
+    const mass = hsumF64(mass0, mass1), gap = hsumF64(gap0, gap1);
+    const s = grad ? rowExpStoreSum(di, zi, c, m) : rowExpSum(zi, c, m);
+    store<f64>(loss + (<usize>i << 3), gap + mass * Math.log(s));
     if (grad) {
-      const pScale = <f32>(mass / s * <f64>gradScale);
-      for (let j = 0; j < c; j++) {
-        const o = <usize>j << 2;
-        store<f32>(di + o, load<f32>(di + o) * pScale - targetMass(qi, weight, o, keep, epsOverC) * gradScale);
+      const pv = f32x4.splat(<f32>(mass / s * <f64>gradScale));
+      o = 0;
+      for (; o < end; o += 16) {
+        const a = targetMass4(v128.load(qi + o), weighted ? v128.load(weight + o) : zero, weighted, keep, epsOverC);
+        v128.store(di + o, f32x4.sub(f32x4.mul(v128.load(di + o), pv), f32x4.mul(a, gv)));
+      }
+      if (t) {
+        const a = targetMass4(loadPartial(qi + o, t), weighted ? loadPartial(weight + o, t) : zero, weighted, keep, epsOverC);
+        storePartial(di + o, f32x4.sub(f32x4.mul(loadPartial(di + o, t), pv), f32x4.mul(a, gv)), t);
       }
     }
   }

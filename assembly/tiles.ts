@@ -1,0 +1,29 @@
+// Register tiles and cache blocks of the matmul kernels, in one place. Changing a number
+// here re-generates every tile and tail of the kernel from the same template; the result of
+// each output element does not depend on any of them except where noted.
+//
+// Machine model (measured on the 2-core Zen 3/4 host, V8 in Node 20): V8 uses only the 16
+// xmm registers, so a tile's accumulators plus its operands must stay ≤ 15 or it spills;
+// L1d 32 KiB, L2 1 MiB per core.
+
+// gemm_nt (dot-product form: v128 along k, one accumulator per output element).
+/** Rows of A (= rows of C) per dot tile: 1 or 2. */
+@inline export const NT_MR: i32 = 2;
+/** Rows of B (= columns of C) per dot tile: 1 to 4. 2×4 = 8 accumulators + 2 A + 1 B vectors. */
+@inline export const NT_NR: i32 = 4;
+/** Floats of B (a block of its rows × k) that every row pair sweeps while it stays in L2. */
+@inline export const NT_L2_FLOATS: i32 = 128 * 1024;
+
+// gemm_nn / gemm_tn (axpy form: a broadcast element of A times v128 slices of a row of B).
+/** Rows of C per axpy tile: 1 to 4. */
+@inline export const AX_MR: i32 = 2;
+/** v128 columns per axpy tile, 1 to 4 (columns = 4·AX_NV). AX_MR·AX_NV accumulators. */
+@inline export const AX_NV: i32 = 4;
+/** k block: a KC × 4·AX_NV slice of B stays in L1 while every row tile of the block passes. */
+@inline export const AX_KC: i32 = 256;
+/** Row block: the MC × KC block of A stays in L2 while the columns of B pass. */
+@inline export const AX_MC: i32 = 256;
+
+// colsum
+/** v128 columns summed at once (independent accumulators). */
+@inline export const CS_NV: i32 = 4;
