@@ -77,6 +77,8 @@ interface Pending {
 class Slot {
   port!: Port;
   ready!: Promise<void>;
+  /** Rejects `ready` (a no-op once the worker is ready). */
+  fail!: (e: Error) => void;
   pending: Pending | null = null;
 }
 
@@ -123,6 +125,8 @@ export class Pool {
     this.disposed = true;
     for (const slot of this.slots) {
       slot.port.terminate();
+      // A call waiting on a worker that is still starting (a replacement) fails too.
+      slot.fail(new Error('softmax-ce-wasm: the pool was disposed'));
       slot.pending?.reject(new Error('softmax-ce-wasm: the pool was disposed'));
       slot.pending = null;
     }
@@ -137,6 +141,7 @@ export class Pool {
     let ready: () => void, fail: (e: Error) => void, started = false;
     slot.ready = new Promise<void>((resolve, reject) => { ready = resolve; fail = reject; });
     slot.ready.catch(() => undefined);
+    slot.fail = (e) => fail(e);
     slot.port = this.spawn(
       (m) => {
         if (m.type === 'ready') {
@@ -170,6 +175,8 @@ export class Pool {
   private async send(slot: Slot, calls: unknown[][]): Promise<void> {
     if (this.disposed) throw new Error('softmax-ce-wasm: the pool was disposed');
     await slot.ready;
+    // dispose() may have run while this waited: its workers are gone and would never answer.
+    if (this.disposed) throw new Error('softmax-ce-wasm: the pool was disposed');
     return new Promise<void>((resolve, reject) => {
       const id = this.nextId++;
       slot.pending = { id, resolve, reject };

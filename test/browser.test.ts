@@ -12,6 +12,12 @@
  * inputs; it leaves a report on window.__sce that the tests below assert on. Any console
  * error or warning, uncaught exception or failed request in a page fails its route.
  *
+ * The thread pool, `init({ threads })`, runs in test/browser/threads.html (route 1's import
+ * map; in-page half test/browser/threads.ts), opened cross-origin isolated (Web Workers from
+ * a Blob URL over shared WebAssembly memory) and not (one thread, and a note saying why): every
+ * public function bitwise equal to the single-thread API, rejections that name the argument,
+ * and dispose().
+ *
  * The app is staged in a temporary directory that depends on a copy of the package as npm
  * would install it (package.json and its "files"), so Vite resolves it through the exports map.
  *
@@ -29,6 +35,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumMissing, launchChromium, openPage, serveStatic, type StaticServer } from './browser/harness.js';
 import type { Report } from './browser/suite.js';
+import type { ThreadsReport } from './browser/threads.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURES = join(ROOT, 'test/browser');
@@ -76,6 +83,36 @@ function recordingLogger(into: string[]): Logger {
   };
 }
 
+/**
+ * Opens `url` and waits for the report the page leaves on `window[key]` ({ done, report?,
+ * error? }), or fails soon after the page's first complaint (a module that fails to load
+ * never reports), or after PAGE_TIMEOUT.
+ */
+async function runPage<R>(browser: Browser, url: string, key: '__sce' | '__sceThreads'):
+  Promise<{ report?: R; error?: string; problems: string[] }> {
+  const opened = await openPage(browser, url);
+  const finished = opened.page.waitForFunction((k) => {
+    const value = (globalThis as unknown as Record<string, { done?: boolean } | undefined>)[k];
+    return value?.done && value;
+  }, key, { timeout: PAGE_TIMEOUT })
+    .then((handle) => handle.jsonValue() as Promise<{ report?: R; error?: string }>);
+  finished.catch(() => {});
+  const complained = opened.firstProblem.then(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // let the page finish if it can, and say more
+    throw new Error('the page reported a problem');
+  });
+  complained.catch(() => {});
+  try {
+    const { report, error } = await Promise.race([finished, complained]);
+    return { report, error, problems: opened.problems };
+  } catch (e) {
+    const said = opened.problems.join(' | ') || 'nothing';
+    return { error: `no report from ${url}: ${(e as Error).message}; the page said: ${said}`, problems: opened.problems };
+  } finally {
+    await opened.close();
+  }
+}
+
 describe.skipIf(missing !== null)('in headless Chromium', () => {
   let tmp = '';
   let browser: Browser | undefined;
@@ -94,8 +131,13 @@ describe.skipIf(missing !== null)('in headless Chromium', () => {
       entryPoints: [join(FIXTURES, 'suite.ts')], bundle: true, platform: 'browser', format: 'esm',
       target: 'es2022', outfile: join(siteDir, 'suite.js'), logLevel: 'warning',
     });
+    await esbuild({
+      entryPoints: [join(FIXTURES, 'threads.ts')], bundle: true, platform: 'browser', format: 'esm',
+      target: 'es2022', outfile: join(siteDir, 'threads.js'), logLevel: 'warning',
+    });
     // Route 1: the page and the package's entry, at the URL the import map names.
     await cp(join(FIXTURES, 'importmap.html'), join(siteDir, 'importmap.html'));
+    await cp(join(FIXTURES, 'threads.html'), join(siteDir, 'threads.html'));
     await cp(join(ROOT, ENTRY), join(siteDir, 'build/index.js'));
 
     // Route 2: an app depending on the package as npm installs it (package.json + "files").
@@ -147,25 +189,7 @@ describe.skipIf(missing !== null)('in headless Chromium', () => {
     let problems: string[] = [];
 
     beforeAll(async () => {
-      const opened = await openPage(browser!, url());
-      problems = opened.problems;
-      // The report, or a failure soon after the page's first complaint (a module that fails
-      // to load never reports), or after PAGE_TIMEOUT.
-      const finished = opened.page.waitForFunction(() => globalThis.__sce?.done && globalThis.__sce, null,
-        { timeout: PAGE_TIMEOUT }).then((handle) => handle.jsonValue() as Promise<{ report?: Report; error?: string }>);
-      finished.catch(() => {});
-      const complained = opened.firstProblem.then(async () => {
-        await new Promise((resolve) => setTimeout(resolve, 1000)); // let the page finish if it can, and say more
-        throw new Error('the page reported a problem');
-      });
-      complained.catch(() => {});
-      try {
-        ({ report, error } = await Promise.race([finished, complained]));
-      } catch (e) {
-        error = `no report from ${url()}: ${(e as Error).message}; the page said: ${problems.join(' | ') || 'nothing'}`;
-      } finally {
-        await opened.close();
-      }
+      ({ report, error, problems } = await runPage<Report>(browser!, url(), '__sce'));
     }, PAGE_TIMEOUT + 10_000);
 
     const got = (): Report => {
@@ -218,6 +242,103 @@ describe.skipIf(missing !== null)('in headless Chromium', () => {
         }
       }
       expect(r.badInit.message).toMatch(/init: build must be 'auto', 'simd' or 'relaxed', got "bogus"/);
+    });
+  });
+
+  const threadPages: [string, () => string, boolean][] = [
+    ['cross-origin isolated (Web Workers over shared memory)', () => `${site!.url}/threads.html?coi`, true],
+    ['not cross-origin isolated (one thread)', () => `${site!.url}/threads.html`, false],
+  ];
+
+  describe.each(threadPages)('init({ threads }) in a page %s', (_, url, isolated) => {
+    let report: ThreadsReport | undefined;
+    let error: string | undefined;
+    let problems: string[] = [];
+
+    beforeAll(async () => {
+      ({ report, error, problems } = await runPage<ThreadsReport>(browser!, url(), '__sceThreads'));
+    }, PAGE_TIMEOUT + 10_000);
+
+    const got = (): ThreadsReport => {
+      expect(error, 'the thread suite in the page').toBeUndefined();
+      expect(report).toBeDefined();
+      return report!;
+    };
+
+    it('loads and runs with no page error, console error or warning, or failed request', () => {
+      expect(problems).toEqual([]);
+      const r = got();
+      expect(r.crossOriginIsolated).toBe(isolated);
+      expect(r.hasSharedArrayBuffer).toBe(isolated);
+      // threads 2 and 3 on each build (relaxed SIMD, SIMD), then 'auto' on the default build.
+      expect(r.pools.map((p) => [p.build, p.asked])).toEqual(
+        [['relaxed', 2], ['relaxed', 3], ['simd', 2], ['simd', 3], ['relaxed', 'auto']]);
+      expect(r.badThreads.rejected).toBe(true);
+      expect(r.badThreads.message).toMatch(/init: threads must be 'auto' or an integer in \[1, 256\], got 0/);
+    });
+
+    if (isolated) {
+      it('runs on as many Web Workers as asked (auto: navigator.hardwareConcurrency), with no note', () => {
+        const r = got();
+        for (const p of r.pools) {
+          const want = p.asked === 'auto' ? r.hardwareConcurrency : p.asked;
+          expect([p.threads, p.workers, p.threadsNote], `${p.build} threads: ${p.asked}`).toEqual([want, want, null]);
+        }
+      });
+    } else {
+      it('falls back to one thread, and info.threadsNote says the page is not cross-origin isolated', () => {
+        for (const p of got().pools) {
+          expect([p.threads, p.workers], `${p.build} threads: ${p.asked}`).toEqual([1, 0]);
+          expect(p.threadsNote, `${p.build} threads: ${p.asked}`).toMatch(/^running on one thread: .*cross-origin isolated/);
+        }
+      });
+    }
+
+    it('every public function returns a Promise of bitwise the single-thread results (uneven splits)', () => {
+      for (const p of got().pools) {
+        const label = `${p.build} threads: ${p.asked}`;
+        expect(p.promises, `${label}: every call returned a Promise`).toBe(true);
+        expect(p.same.filter((c) => !c.ok).map((c) => `${label} ${c.name}: ${c.detail}`)).toEqual([]);
+        for (const fn of ['linear ', 'softmax ', 'logSoftmax ', 'crossEntropy ', 'linearCrossEntropy ', 'linearCrossEntropy tensors ']) {
+          expect(p.same.filter((c) => c.name.startsWith(fn)).length, `${label}: comparisons of ${fn}`).toBeGreaterThanOrEqual(6);
+        }
+        expect(p.same.filter((c) => c.name.includes('chunk { rows: 5 }')).length, `${label}: chunked`).toBeGreaterThanOrEqual(40);
+        expect(p.same.length).toBeGreaterThan(150);
+      }
+    });
+
+    it('bad input rejects (never throws) with the error that names the argument; the next call is right', () => {
+      for (const p of got().pools) {
+        expect(p.bad.length).toBeGreaterThanOrEqual(9);
+        for (const call of p.bad) {
+          const label = `${p.build} threads: ${p.asked} ${call.name}`;
+          expect([call.threwSync, call.rejected], `${label}: [threw, rejected]`).toEqual([false, true]);
+          expect(call.errorName, label).toMatch(/^(ArgumentError|RangeError)$/);
+          expect(call.message, label).toMatch(new RegExp(`^softmax-ce-wasm: ${call.pattern}`));
+          expect(call.next.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`), `${label}: next call`).toEqual([]);
+        }
+      }
+    });
+
+    it('dispose(): a call it interrupts, calls queued behind it and every later call reject; none hangs', () => {
+      for (const p of got().pools) {
+        const label = `${p.build} threads: ${p.asked}`;
+        const outcomes = Object.fromEntries(p.disposed.map((d) => [d.name, d]));
+        // With workers, the started call is waiting on them and rejects; on one thread it ran
+        // to the end before dispose() and resolves.
+        const started = outcomes['call started a microtask before dispose()'];
+        if (isolated) {
+          expect([started.outcome, started.message], label).toEqual(['rejected', 'softmax-ce-wasm: the pool was disposed']);
+        } else {
+          expect(started.outcome, label).toBe('resolved');
+        }
+        const rest = p.disposed.filter((d) => d !== started);
+        expect(rest.map((d) => d.name)).toEqual(['call queued at dispose()', 'linear after dispose()', 'softmax after dispose()',
+          'logSoftmax after dispose()', 'crossEntropy after dispose()', 'linearCrossEntropy after dispose()']);
+        for (const d of rest) {
+          expect([d.outcome, d.message], `${label} ${d.name}`).toEqual(['rejected', 'softmax-ce-wasm: this instance was disposed']);
+        }
+      }
     });
   });
 });

@@ -1,0 +1,257 @@
+/**
+ * The in-page half of the thread-pool tests in test/browser.test.ts (page: threads.html,
+ * opened with and without `?coi`). It runs in Chromium against the package the import map
+ * names and publishes a JSON report on `window.__sceThreads`.
+ *
+ * For each build the engine accepts and each thread count asked (2, 3 and 'auto'), it makes
+ * `init({ build, threads })` and compares every public function with the single-thread
+ * `init({ build })` BITWISE (float32 bit patterns; the losses, plain numbers, by Object.is),
+ * on shapes whose rows, classes and columns do not divide evenly over the workers nor over
+ * the 4-row split unit. In a cross-origin-isolated page the calls run on Web Workers over
+ * shared memory; in one that is not, init falls back to one thread and says why. Either way
+ * the methods return Promises. Then bad inputs (each must reject, not throw, with the error
+ * that names the argument), and dispose() (pending and later calls reject).
+ */
+import type * as Package from '../../src/index.js';
+import type { LinearCrossEntropyArgs, SoftmaxCE, SoftmaxCEThreaded } from '../../src/index.js';
+import { randomFloat32, randomLabels, randomProbs, rng } from '../helpers.js';
+
+type Lib = Pick<typeof Package, 'init'>;
+type Value = number | Float32Array | undefined;
+
+/** One bitwise comparison; `detail` says where the first difference is. */
+export interface Same {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** A bad call: it must return a Promise that rejects with `pattern`; the next valid call must be right. */
+export interface Rejected {
+  name: string;
+  pattern: string;
+  /** The call threw synchronously instead of returning a rejected Promise. */
+  threwSync: boolean;
+  rejected: boolean;
+  errorName: string;
+  message: string;
+  next: Same[];
+}
+
+export interface PoolReport {
+  build: string;
+  asked: number | 'auto';
+  threads: number;
+  threadsNote: string | null;
+  /** Workers the instance runs on (0 when it fell back to this thread). */
+  workers: number;
+  /** Every method returned a Promise. */
+  promises: boolean;
+  same: Same[];
+  bad: Rejected[];
+  /** dispose(): a call started a microtask before it, one queued behind that, and calls after it. */
+  disposed: { name: string; outcome: 'resolved' | 'rejected' | 'pending'; message: string }[];
+}
+
+export interface ThreadsReport {
+  crossOriginIsolated: boolean;
+  hasSharedArrayBuffer: boolean;
+  hardwareConcurrency: number;
+  pools: PoolReport[];
+  /** init({ threads: 0 }). */
+  badThreads: { rejected: boolean; message: string };
+  ms: number;
+}
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __sceThreads: { done: true; report?: ThreadsReport; error?: string } | undefined;
+}
+
+const hex = (v: number) => (v >>> 0).toString(16).padStart(8, '0');
+
+function same(name: string, got: Value, want: Value): Same {
+  if (want === undefined || typeof want === 'number') {
+    const ok = Object.is(got, want);
+    return { name, ok, detail: ok ? 'identical' : `got ${String(got)}, want ${String(want)}` };
+  }
+  if (!(got instanceof Float32Array)) return { name, ok: false, detail: `want a Float32Array, got ${Object.prototype.toString.call(got)}` };
+  if (got.length !== want.length) return { name, ok: false, detail: `length ${got.length}, want ${want.length}` };
+  const a = new Uint32Array(got.buffer, got.byteOffset, got.length), b = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) return { name, ok: false, detail: `[${i}]: got ${got[i]} (0x${hex(a[i])}), want ${want[i]} (0x${hex(b[i])})` };
+  }
+  return { name, ok: true, detail: `${a.length} value${a.length === 1 ? '' : 's'} identical` };
+}
+
+// n, d, c: 1; sizes that split unevenly over 2 and 3 workers and over the 4-row unit of a
+// split (rows for the forward and dX, classes for dW and db); more classes than rows; 4·k + 1.
+const SHAPES: [number, number, number][] = [[1, 3, 2], [5, 7, 3], [13, 17, 29], [37, 50, 101], [67, 33, 9], [130, 65, 10]];
+
+/** Every public function on one shape, through `run` (the single-thread API, or the pool awaited). */
+async function everyFunction(
+  call: <R>(f: (s: SoftmaxCE | SoftmaxCEThreaded) => R | Promise<R>) => Promise<R>, n: number, d: number, c: number,
+): Promise<[string, Value][]> {
+  const r = rng(n * 1000 + d * 10 + c);
+  const x = randomFloat32(r, n * d), w = randomFloat32(r, c * d), b = randomFloat32(r, c);
+  const logits = randomFloat32(r, n * c, 5), probs = randomProbs(r, n, c);
+  const labels = randomLabels(r, n, c), ignored = labels.slice();
+  for (let i = 0; i < n; i += 3) if (n > 1) ignored[i] = -100;
+  const weight = Float32Array.from({ length: c }, () => 0.5 + r());
+  const out: [string, Value][] = [];
+  const at = `${n}×${d}×${c}`;
+  out.push([`linear ${at}`, await call((s) => s.linear({ x, w, b, n, d, c }))]);
+  out.push([`linear without b ${at}`, await call((s) => s.linear({ x, w, n, d, c }))]);
+  out.push([`softmax ${at}`, await call((s) => s.softmax(logits, n, c))]);
+  out.push([`logSoftmax ${at}`, await call((s) => s.logSoftmax(logits, n, c))]);
+  const ce: [string, Parameters<SoftmaxCE['crossEntropy']>[0]][] = [
+    ['labels, weight, ε=0.1, ignored rows', { logits, target: ignored, n, c, weight, labelSmoothing: 0.1 }],
+    ['probabilities, none', { logits, target: probs, n, c, reduction: 'none' }],
+    ['labels, sum, no grad', { logits, target: labels, n, c, reduction: 'sum', grad: false }],
+  ];
+  for (const [label, args] of ce) {
+    const got = await call((s) => s.crossEntropy(args));
+    out.push([`crossEntropy ${label} ${at} loss`, got.loss], [`crossEntropy ${label} ${at} dlogits`, got.dlogits]);
+  }
+  const lce: [string, LinearCrossEntropyArgs][] = [
+    ['labels, weight, ignored rows', { x, w, b, target: ignored, n, d, c, weight }],
+    ['probabilities, ε=0.1, none', { x, w, b, target: probs, n, d, c, labelSmoothing: 0.1, reduction: 'none' }],
+    ['labels, chunk { rows: 5 }', { x, w, b, target: labels, n, d, c, chunk: { rows: 5 } }],
+    ['probabilities, weight, chunk { rows: 5 }, sum', { x, w, b, target: probs, n, d, c, weight, reduction: 'sum', chunk: { rows: 5 } }],
+    ['labels, no b, no grad', { x, w, target: labels, n, d, c, grad: false }],
+  ];
+  for (const [label, args] of lce) {
+    const got = await call((s) => s.linearCrossEntropy(args));
+    for (const key of ['loss', 'dx', 'dw', 'db'] as const) out.push([`linearCrossEntropy ${label} ${at} ${key}`, got[key]]);
+  }
+  // Resident tensors: weights used in place, gradients written into tensors.
+  out.push(...await call(async (s) => {
+    const W = s.tensor(w), B = s.tensor(b), dW = s.tensor(c * d), dB = s.tensor(c);
+    try {
+      const { loss } = await s.linearCrossEntropy({ x, w: W, b: B, target: labels, n, d, c, out: { dw: dW, db: dB } });
+      return [[`linearCrossEntropy tensors ${at} loss`, loss], [`linearCrossEntropy tensors ${at} out.dw`, dW.read()],
+        [`linearCrossEntropy tensors ${at} out.db`, dB.read()]] as [string, Value][];
+    } finally {
+      for (const t of [W, B, dW, dB]) t.free();
+    }
+  }));
+  return out;
+}
+
+/** Bad arguments, each as a call on the pool; `good` is a valid call made after each. */
+function badCalls(p: SoftmaxCEThreaded) {
+  const n = 2, d = 3, c = 4, r = rng(11);
+  const x = randomFloat32(r, n * d), w = randomFloat32(r, c * d), b = randomFloat32(r, c);
+  const logits = randomFloat32(r, n * c), target = new Int32Array([1, 3]);
+  const good = { x, w, b, target, n, d, c };
+  const table: [string, () => Promise<unknown>, RegExp][] = [
+    ['linearCrossEntropy: x too short', () => p.linearCrossEntropy({ ...good, x: x.subarray(1) }), /linearCrossEntropy: x must have length n×d = 6, got 5/],
+    ['linearCrossEntropy: label out of range', () => p.linearCrossEntropy({ ...good, target: new Int32Array([1, 4]) }), /linearCrossEntropy: target\[1\] = 4 is outside \[0, c\)/],
+    ['linearCrossEntropy: bad chunk', () => p.linearCrossEntropy({ ...good, chunk: { rows: 0 } }), /linearCrossEntropy: chunk must be/],
+    ['crossEntropy: null arguments', () => p.crossEntropy(null as never), /crossEntropy: expected an arguments object/],
+    ['crossEntropy: weight negative', () => p.crossEntropy({ logits, target, n, c, weight: new Float32Array([1, -1, 1, 1]) }), /crossEntropy: weight must be finite and ≥ 0, got weight\[1\] = -1/],
+    ['softmax: n too large for the logits', () => p.softmax(logits, 3, c), /softmax: logits must have length n×c = 12/],
+    ['logSoftmax: c zero', () => p.logSoftmax(logits, n, 0), /logSoftmax: c must be a positive integer/],
+    ['linear: w too short', () => p.linear({ x, w: w.subarray(2), n, d, c }), /linear: w must have length c×d = 12/],
+    ['linear: past the 4 GiB address space', () => p.linear({ ...good, n: 65536, d: 65536 }), /linear: .*4 GiB/],
+  ];
+  return { good, table };
+}
+
+async function outcome(promise: Promise<unknown>): Promise<{ outcome: 'resolved' | 'rejected' | 'pending'; message: string }> {
+  // After dispose() every call settles within microtasks (nothing is computed); one still
+  // pending 2 s later would never settle (its workers are gone).
+  const timeout = new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), 2000));
+  const settled = promise.then(() => ({ outcome: 'resolved' as const, message: '' }),
+    (e: Error) => ({ outcome: 'rejected' as const, message: String(e?.message ?? e) }));
+  return Promise.race([settled, timeout.then(() => ({ outcome: 'pending' as const, message: '' }))]);
+}
+
+async function poolReport(init: Lib['init'], single: SoftmaxCE, asked: number | 'auto'): Promise<PoolReport> {
+  const build = single.info.build;
+  const p = await init({ build, threads: asked });
+  let promises = true;
+  const onPool = async <R>(f: (s: SoftmaxCEThreaded) => R | Promise<R>): Promise<R> => {
+    const result = f(p);
+    if (!(result instanceof Promise)) promises = false;
+    return result;
+  };
+  const onSingle = async <R>(f: (s: SoftmaxCE) => R | Promise<R>): Promise<R> => f(single);
+
+  const results: Same[] = [];
+  for (const [n, d, c] of SHAPES) {
+    const want = await everyFunction(onSingle as never, n, d, c);
+    const got = await everyFunction(onPool as never, n, d, c);
+    got.forEach(([name, value], i) => results.push(same(name, value, want[i][1])));
+  }
+
+  const { good, table } = badCalls(p);
+  const bad: Rejected[] = [];
+  for (const [name, call, re] of table) {
+    let threwSync = false, rejected = false, errorName = '', message = '';
+    try {
+      await call().catch((e: Error) => {
+        rejected = true;
+        errorName = e?.name;
+        message = String(e?.message ?? e);
+      });
+    } catch (e) {
+      threwSync = true;
+      message = String((e as Error)?.message ?? e);
+    }
+    const got = await p.linearCrossEntropy(good), want = single.linearCrossEntropy(good);
+    const next = (['loss', 'dx', 'dw', 'db'] as const).map((k) => same(`next ${k}`, got[k], want[k]));
+    bad.push({ name, pattern: re.source, threwSync, rejected, errorName, message, next });
+  }
+
+  const [n, d, c] = [67, 33, 9], r = rng(5);
+  const args = { x: randomFloat32(r, n * d), w: randomFloat32(r, c * d), target: randomLabels(r, n, c), n, d, c };
+  const info = { build, asked, threads: p.info.threads, threadsNote: p.info.threadsNote ?? null, workers: p.workers?.size ?? 0, promises };
+  // dispose() one microtask after a call started: the call has laid out memory and is
+  // waiting for its workers (with no workers it ran to the end at once, and resolves).
+  const started = p.linearCrossEntropy(args);
+  // A call queued behind it, not started yet when dispose() runs.
+  const queued = p.linear(args);
+  await new Promise<void>((resolve) => queueMicrotask(() => { p.dispose(); resolve(); }));
+  p.dispose(); // twice is harmless
+  const calls: [string, Promise<unknown>][] = [
+    ['call started a microtask before dispose()', started],
+    ['call queued at dispose()', queued],
+    ['linear after dispose()', p.linear(args)],
+    ['softmax after dispose()', p.softmax(new Float32Array(6), 2, 3)],
+    ['logSoftmax after dispose()', p.logSoftmax(new Float32Array(6), 2, 3)],
+    ['crossEntropy after dispose()', p.crossEntropy({ logits: new Float32Array(6), target: [0, 1], n: 2, c: 3 })],
+    ['linearCrossEntropy after dispose()', p.linearCrossEntropy(args)],
+  ];
+  const disposed = await Promise.all(calls.map(async ([name, promise]) => ({ name, ...await outcome(promise) })));
+  return { ...info, same: results, bad, disposed };
+}
+
+export async function runThreads({ init }: Lib): Promise<ThreadsReport> {
+  const t0 = performance.now();
+  const first = await init();
+  const pools: PoolReport[] = [];
+  for (const build of first.info.supported) {
+    const single = build === first.info.build ? first : await init({ build });
+    for (const asked of [2, 3] as const) pools.push(await poolReport(init, single, asked));
+  }
+  pools.push(await poolReport(init, first, 'auto'));
+  let badThreads = { rejected: false, message: '' };
+  await init({ threads: 0 }).then((p) => p.dispose(), (e: Error) => { badThreads = { rejected: true, message: e.message }; });
+  return {
+    crossOriginIsolated: globalThis.crossOriginIsolated === true,
+    hasSharedArrayBuffer: typeof SharedArrayBuffer === 'function',
+    hardwareConcurrency: navigator.hardwareConcurrency,
+    pools,
+    badThreads,
+    ms: performance.now() - t0,
+  };
+}
+
+/** Runs the thread-pool suite and leaves its report (or the error) on `window.__sceThreads`. */
+export function publishThreads(lib: Lib): Promise<void> {
+  return runThreads(lib).then(
+    (report) => { globalThis.__sceThreads = { done: true, report }; },
+    (e: unknown) => { globalThis.__sceThreads = { done: true, error: e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e) }; },
+  );
+}
