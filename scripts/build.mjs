@@ -3,7 +3,8 @@
 //   2. the binaries are inlined as base64 into build/wasm-inline.js, so one ESM file
 //      works in Node, in a browser without a bundler, and through bundlers (no .wasm to find)
 //   3. esbuild bundles src/index.ts → build/index.js; tsc emits build/types/*.d.ts
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+//   4. esbuild bundles the CLI, src/cli.ts → build/cli.js (Node, with a #! line)
+import { readFile, writeFile, mkdir, chmod } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import asc from 'assemblyscript/asc';
@@ -41,6 +42,26 @@ await build({
   outfile: 'build/index.js',
   logLevel: 'warning',
 });
+// The CLI (src/cli.ts → build/cli.js, package.json "bin"): Node only, so platform 'node'
+// here and build/index.js stays platform-neutral. Its dependencies (commander, csv-parse,
+// cli-progress) stay imports: they are CommonJS that require Node built-ins, which an ESM
+// bundle cannot do, and npm installs them with the package anyway.
+const pkg = JSON.parse(await readFile('package.json', 'utf8'));
+await build({
+  entryPoints: ['src/cli.ts'],
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  // The library is build/index.js next to it (one copy of the inlined wasm, not two).
+  external: ['./index.js'],
+  banner: { js: '#!/usr/bin/env node' },
+  define: { PACKAGE_VERSION: JSON.stringify(pkg.version) },
+  outfile: 'build/cli.js',
+  logLevel: 'warning',
+});
+await chmod('build/cli.js', 0o755);
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--emitDeclarationOnly'], { stdio: 'inherit' });
 
 const sizes = Object.entries(binaries).map(([t, b]) => `${t} ${b.length} B`).join(', ');
