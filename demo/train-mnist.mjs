@@ -213,10 +213,15 @@ function score(set, w, b) {
   return { loss: loss / n, accuracy: hits / n };
 }
 
-/** Two panels (loss, accuracy) of per-epoch curves as a hand-written SVG. */
+/**
+ * Two panels (loss, accuracy) of per-epoch curves as a hand-written SVG: the WebAssembly
+ * run as lines, the float64 reference as hollow circles (they land on the lines).
+ */
 function chart(h, r) {
-  const W = 460, H = 300, pad = { l: 56, r: 16, t: 34, b: 44 };
-  const series = (key, runs) => runs.filter(([run]) => run).map(([run, label, color, dash]) => ({ values: run[key], label, color, dash }));
+  const W = 460, H = 344, pad = { l: 56, r: 16, t: 34, b: 80 };
+  const runs = [[h, 'wasm train', '#1f77b4'], [{ loss: h.valLoss, accuracy: h.valAccuracy }, 'wasm test', '#d62728'],
+    [r, 'reference train', '#1f77b4', true], [r && { loss: r.valLoss, accuracy: r.valAccuracy }, 'reference test', '#d62728', true]];
+  const series = (key) => runs.filter(([run]) => run).map(([run, label, color, dots]) => ({ values: run[key], label, color, dots }));
   const panel = (x0, title, lines) => {
     const all = lines.flatMap((l) => l.values);
     let lo = Math.min(...all), hi = Math.max(...all);
@@ -224,7 +229,7 @@ function chart(h, r) {
     lo -= span * 0.05;
     hi += span * 0.05;
     const n = Math.max(...lines.map((l) => l.values.length));
-    const px = (i) => x0 + pad.l + (n > 1 ? (i / (n - 1)) : 0.5) * (W - pad.l - pad.r);
+    const px = (i) => x0 + pad.l + (n > 1 ? i / (n - 1) : 0.5) * (W - pad.l - pad.r);
     const py = (v) => pad.t + (1 - (v - lo) / (hi - lo)) * (H - pad.t - pad.b);
     const parts = [`<text x="${x0 + W / 2}" y="20" text-anchor="middle" font-weight="bold">${title}</text>`,
       `<rect x="${x0 + pad.l}" y="${pad.t}" width="${W - pad.l - pad.r}" height="${H - pad.t - pad.b}" fill="none" stroke="#999"/>`];
@@ -234,22 +239,25 @@ function chart(h, r) {
         `<text x="${x0 + pad.l - 6}" y="${y + 4}" text-anchor="end" font-size="11">${v.toFixed(3)}</text>`);
     }
     for (let i = 0; i < n; i++) parts.push(`<text x="${px(i)}" y="${H - pad.b + 16}" text-anchor="middle" font-size="11">${i + 1}</text>`);
-    parts.push(`<text x="${x0 + (W + pad.l) / 2}" y="${H - 8}" text-anchor="middle" font-size="12">epoch</text>`);
+    parts.push(`<text x="${x0 + (W + pad.l) / 2}" y="${H - pad.b + 32}" text-anchor="middle" font-size="12">epoch</text>`);
     lines.forEach((l, j) => {
-      const pts = l.values.map((v, i) => `${px(i).toFixed(1)},${py(v).toFixed(1)}`).join(' ');
-      parts.push(`<polyline points="${pts}" fill="none" stroke="${l.color}" stroke-width="2"${l.dash ? ' stroke-dasharray="6 4"' : ''}/>`);
-      const ly = pad.t + 14 + 15 * j, lx = x0 + W - pad.r - 150;
-      parts.push(`<line x1="${lx}" x2="${lx + 22}" y1="${ly - 4}" y2="${ly - 4}" stroke="${l.color}" stroke-width="2"${l.dash ? ' stroke-dasharray="6 4"' : ''}/>`,
-        `<text x="${lx + 28}" y="${ly}" font-size="11">${l.label}</text>`);
+      const lx = x0 + pad.l + (j % 2) * 200, ly = H - 22 + 15 * Math.floor(j / 2) - (lines.length > 2 ? 8 : 0);
+      if (l.dots) {
+        l.values.forEach((v, i) => parts.push(`<circle cx="${px(i).toFixed(1)}" cy="${py(v).toFixed(1)}" r="4" fill="none" stroke="${l.color}"/>`));
+        parts.push(`<circle cx="${lx + 11}" cy="${ly - 4}" r="4" fill="none" stroke="${l.color}"/>`);
+      } else {
+        const pts = l.values.map((v, i) => `${px(i).toFixed(1)},${py(v).toFixed(1)}`).join(' ');
+        parts.push(`<polyline points="${pts}" fill="none" stroke="${l.color}" stroke-width="2"/>`,
+          `<line x1="${lx}" x2="${lx + 22}" y1="${ly - 4}" y2="${ly - 4}" stroke="${l.color}" stroke-width="2"/>`);
+      }
+      parts.push(`<text x="${lx + 28}" y="${ly}" font-size="11">${l.label}</text>`);
     });
     return parts.join('\n');
   };
-  const runs = [[h, 'wasm train', '#1f77b4'], [{ loss: h.valLoss, accuracy: h.valAccuracy }, 'wasm test', '#d62728'],
-    [r, 'reference train', '#1f77b4', true], [r && { loss: r.valLoss, accuracy: r.valAccuracy }, 'reference test', '#d62728', true]];
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${H}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>
-${panel(0, `Cross-entropy loss (MNIST, ${OPTIMIZER})`, series('loss', runs))}
-${panel(W, 'Accuracy', series('accuracy', runs))}
+${panel(0, `Cross-entropy loss (MNIST, ${OPTIMIZER})`, series('loss'))}
+${panel(W, 'Accuracy', series('accuracy'))}
 </svg>
 `;
 }
