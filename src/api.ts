@@ -5,6 +5,7 @@
  */
 import { runPhases, type Job } from './calls.js';
 import { Core } from './core.js';
+import { SoftmaxClassifier, type ClassifierOptions } from './classifier.js';
 import type { Tensor } from './tensor.js';
 import type {
   CrossEntropyArgs, CrossEntropyResult, LinearArgs, LinearCrossEntropyArgs, LinearCrossEntropyResult,
@@ -48,6 +49,14 @@ export class SoftmaxCE extends Core {
    */
   linearCrossEntropy(args: LinearCrossEntropyArgs): LinearCrossEntropyResult {
     return this.run(this.prepareLinearCrossEntropy(args));
+  }
+
+  /**
+   * A softmax-regression classifier (W classes×inputs, b) trained in this instance's
+   * memory: fit / predict / predictProba / evaluate / toJSON / dispose (src/classifier.ts).
+   */
+  classifier(options: ClassifierOptions): SoftmaxClassifier {
+    return new SoftmaxClassifier(this, options);
   }
 
   private run<R>(job: Job<R>): R {

@@ -85,3 +85,7 @@ export type { BuildName } from './wasm.js';
 export type * from './types.js';
 export { ArgumentError } from './validate.js';
 export * as reference from './reference.js';
+export { SoftmaxClassifier, mulberry32 } from './classifier.js';
+export type {
+  BatchInfo, ClassifierJSON, ClassifierOptions, EpochInfo, FitHistory, FitOptions, Labels, OptimizerName,
+} from './classifier.js';
