@@ -88,9 +88,9 @@ export interface OpenedPage {
   close(): Promise<void>;
 }
 
-/** Opens `url` in a fresh context, recording everything the page reports as wrong. */
-export async function openPage(browser: Browser, url: string): Promise<OpenedPage> {
-  const context = await browser.newContext();
+/** Opens `url` in a fresh context (of `viewport`, default 1280×720), recording everything the page reports as wrong. */
+export async function openPage(browser: Browser, url: string, viewport?: { width: number; height: number }): Promise<OpenedPage> {
+  const context = await browser.newContext(viewport ? { viewport } : {});
   const page = await context.newPage();
   const problems: string[] = [];
   let first: (problem: string) => void = () => {};
