@@ -23,6 +23,8 @@ interface Port {
 type Spawn = (onMessage: (m: Message) => void, onDeath: (error: Error) => void) => Port;
 
 
+let workerUrl: string | undefined;
+
 /** How this platform starts workers, or why it cannot. */
 export function workerPlatform(): { spawn: Spawn } | { reason: string } {
   const g = globalThis as typeof globalThis & { process?: { getBuiltinModule?: (id: string) => unknown } };
@@ -51,7 +53,9 @@ export function workerPlatform(): { spawn: Spawn } | { reason: string } {
     if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
       return { reason: 'the page is not cross-origin isolated (serve it with COOP same-origin and COEP require-corp)' };
     }
-    const url = URL.createObjectURL(new Blob([WORKER_SOURCE.browser], { type: 'text/javascript' }));
+    // One Blob URL per page, kept for the page's life: every pool's workers start from it.
+    workerUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE.browser], { type: 'text/javascript' }));
+    const url = workerUrl;
     return {
       spawn: (onMessage, onDeath) => {
         const w = new Worker(url);
