@@ -2,28 +2,37 @@
 //   C[i, j] (+)= Σ_{p<k} A(i, p)·B[p, j]   for rows i in [rowBegin, rowEnd), all j < n,
 // with A(i, p) at a + i·aRow + p·aCol (bytes): nn passes (row stride, 4), tn passes (4, row
 // stride). B is k×n row-major, so a row of B is contiguous along the output columns: the
-// "axpy" form broadcasts one A(i, p) and multiplies it into v128 slices of B's row p, with no
-// packing. Register tile AX_MR × 4·AX_NV (tiles.ts). Tails: narrower tiles of 8 and 4 columns,
-// one zero-padded vector for the last n % 4 columns, and tiles of fewer rows.
+// "axpy" form broadcasts one A(i, p) and multiplies it into v128 slices of B's row p.
+// Register tile AX_MR × 4·AX_NV (tiles.ts). Tails: narrower tiles of 8 and 4 columns, one
+// zero-padded vector for the last n % 4 columns, and tiles of fewer rows.
 //
 // Every element is accumulated as acc = madd(A(i, p), B[p, j], acc) for p = 0, 1, … k−1 in
 // order, starting from C (accumulate) or 0: the k blocks store the f32 accumulator and load
-// it back exactly, so neither the row range, the blocks nor the tile an element falls in
-// change its result. Error: ≤ k·u·Σ_p |A(i,p)·B[p,j]| (u = 2^-24), √k·u·… in practice.
+// it back exactly, so neither the row range, the blocks, the packing nor the tile an element
+// falls in change its result. Error: ≤ k·u·Σ_p |A(i,p)·B[p,j]| (u = 2^-24), √k·u·… in practice.
 //
-// Loop nest (cache blocking without packing): k blocks of AX_KC × row blocks of AX_MC (the
-// A block stays in L2) × column tiles (the AX_KC × 4·AX_NV slice of B stays in L1) × row tiles.
+// Loop nest: k blocks of AX_KC × row blocks of AX_MC × column tiles × row tiles.
+// Packed path (scratch ≥ axpyScratchBytes): each A block is copied as [row tile][p][row] (it
+// stays in L2), and each column tile's KC × 4·AX_NV slice of B as one contiguous panel (it
+// stays in L1 while the row tiles pass). Unpacked, B's rows of a slice lie a row stride apart:
+// with a stride of 2 or 3 KiB they fall in a few L1 sets and miss every time, and tn reads A's
+// column pairs k rows apart (a power-of-two stride: one set, misses in L1 and L2). The copies
+// read A once per call and B once per row block; inner loops walk two pointers.
+// Without scratch (scratchBytes = 0) the same tiles read A and B in place.
 import { madd, loadPartial, storePartial } from './simd';
 import { AX_MR, AX_NV, AX_KC, AX_MC } from './tiles';
 
 /**
- * One tile: rows (1..4) rows from c0 / a0, nv (1..4) full column vectors, or when nv = 0 one
- * vector of `part` (1..3) columns. rows and nv are constants at every call, so the unused
+ * One tile: rows (1..4) rows of C from c0, nv (1..4) full column vectors, or when nv = 0 one
+ * vector of `part` (1..3) columns. rows, nv and packed are constants at every call, so unused
  * accumulators and branches fold away.
+ * Unpacked: A(i + r, p) at a0 + r·aRow + p·aCol, B[p, ·] at b0 + p·strideB.
+ * Packed: A(i + r, p) at a0 + (p·AX_MR + r)·4, B[p, ·] at b0 + p·strideB with the panel's
+ * row width as strideB (a partial vector is zero-padded in the panel, so it is loaded whole).
  */
 @inline function axpyTile(
   c0: usize, strideC: usize, a0: usize, aRow: usize, aCol: usize, b0: usize, strideB: usize,
-  kc: i32, load: bool, rows: i32, nv: i32, part: i32,
+  kc: i32, load: bool, rows: i32, nv: i32, part: i32, packed: bool,
 ): void {
   const zero = f32x4.splat(0);
   const c1 = c0 + strideC, c2 = c1 + strideC, c3 = c2 + strideC;
@@ -44,27 +53,28 @@ import { AX_MR, AX_NV, AX_KC, AX_MC } from './tiles';
       if (rows > 3) { c30 = v128.load(c3); if (nv > 1) c31 = v128.load(c3, 16); if (nv > 2) c32 = v128.load(c3, 32); if (nv > 3) c33 = v128.load(c3, 48); }
     }
   }
+  const aStep: usize = packed ? <usize>(AX_MR << 2) : aCol;
   let pa = a0, pb = b0;
   for (let p = 0; p < kc; p++) {
-    const b0v = nv == 0 ? loadPartial(pb, part) : v128.load(pb);
+    const b0v = nv == 0 && !packed ? loadPartial(pb, part) : v128.load(pb);
     const b1v = nv > 1 ? v128.load(pb, 16) : zero;
     const b2v = nv > 2 ? v128.load(pb, 32) : zero;
     const b3v = nv > 3 ? v128.load(pb, 48) : zero;
     let s = v128.load32_splat(pa);
     c00 = madd(s, b0v, c00); if (nv > 1) c01 = madd(s, b1v, c01); if (nv > 2) c02 = madd(s, b2v, c02); if (nv > 3) c03 = madd(s, b3v, c03);
     if (rows > 1) {
-      s = v128.load32_splat(pa + aRow);
+      s = packed ? v128.load32_splat(pa, 4) : v128.load32_splat(pa + aRow);
       c10 = madd(s, b0v, c10); if (nv > 1) c11 = madd(s, b1v, c11); if (nv > 2) c12 = madd(s, b2v, c12); if (nv > 3) c13 = madd(s, b3v, c13);
     }
     if (rows > 2) {
-      s = v128.load32_splat(pa + 2 * aRow);
+      s = packed ? v128.load32_splat(pa, 8) : v128.load32_splat(pa + 2 * aRow);
       c20 = madd(s, b0v, c20); if (nv > 1) c21 = madd(s, b1v, c21); if (nv > 2) c22 = madd(s, b2v, c22); if (nv > 3) c23 = madd(s, b3v, c23);
     }
     if (rows > 3) {
-      s = v128.load32_splat(pa + 3 * aRow);
+      s = packed ? v128.load32_splat(pa, 12) : v128.load32_splat(pa + 3 * aRow);
       c30 = madd(s, b0v, c30); if (nv > 1) c31 = madd(s, b1v, c31); if (nv > 2) c32 = madd(s, b2v, c32); if (nv > 3) c33 = madd(s, b3v, c33);
     }
-    pa += aCol;
+    pa += aStep;
     pb += strideB;
   }
   if (nv == 0) {
@@ -80,51 +90,139 @@ import { AX_MR, AX_NV, AX_KC, AX_MC } from './tiles';
   }
 }
 
-/** Rows [ic, icEnd) of the column tile at j (nv vectors, or `part` columns when nv = 0). */
+/**
+ * Copies B[p0 + p, j .. j + width) for p < kc into a panel of rows of `vecs` v128s
+ * (zero-padded past width). width = 4·vecs, or 1..3 with vecs = 1.
+ */
+@inline function packPanel(dst: usize, b: usize, strideB: usize, kc: i32, width: i32, vecs: i32): void {
+  let s = b, d = dst;
+  for (let p = 0; p < kc; p++) {
+    if (width < 4) {
+      v128.store(d, loadPartial(s, width));
+    } else {
+      v128.store(d, v128.load(s));
+      if (vecs > 1) v128.store(d, v128.load(s, 16), 16);
+      if (vecs > 2) v128.store(d, v128.load(s, 32), 32);
+      if (vecs > 3) v128.store(d, v128.load(s, 48), 48);
+    }
+    s += strideB;
+    d += <usize>vecs << 4;
+  }
+}
+
+/**
+ * Rows [ic, icEnd) of the column tile at column j (nv vectors, or `part` columns when nv = 0).
+ * Unpacked, a points at A(ic, p0) and b at B[p0, 0]; packed, a at the A block's pack and
+ * panel at free scratch for the B panel.
+ */
 @inline function axpyColumn(
   c: usize, strideC: usize, a: usize, aRow: usize, aCol: usize, b: usize, strideB: usize,
-  kc: i32, load: bool, ic: i32, icEnd: i32, j: i32, nv: i32, part: i32,
+  kc: i32, load: bool, ic: i32, icEnd: i32, j: i32, nv: i32, part: i32, packed: bool, panel: usize,
 ): void {
-  const cj = c + (<usize>j << 2), bj = b + (<usize>j << 2);
-  let i = ic;
-  for (; i + AX_MR <= icEnd; i += AX_MR) {
-    axpyTile(cj + <usize>i * strideC, strideC, a + <usize>i * aRow, aRow, aCol, bj, strideB, kc, load, AX_MR, nv, part);
+  const cj = c + (<usize>j << 2);
+  let bj = b + (<usize>j << 2), sb = strideB;
+  if (packed) {
+    const vecs = nv == 0 ? 1 : nv;
+    packPanel(panel, bj, strideB, kc, nv == 0 ? part : nv << 2, vecs);
+    bj = panel;
+    sb = <usize>vecs << 4;
+  }
+  const tileStep: usize = packed ? <usize>kc * (AX_MR << 2) : <usize>AX_MR * aRow;
+  let i = ic, ai = a;
+  for (; i + AX_MR <= icEnd; i += AX_MR, ai += tileStep) {
+    axpyTile(cj + <usize>i * strideC, strideC, ai, aRow, aCol, bj, sb, kc, load, AX_MR, nv, part, packed);
   }
   const left = icEnd - i;
   if (left == 0) return;
-  const ci = cj + <usize>i * strideC, ai = a + <usize>i * aRow;
-  if (AX_MR > 3 && left == 3) axpyTile(ci, strideC, ai, aRow, aCol, bj, strideB, kc, load, 3, nv, part);
-  else if (AX_MR > 2 && left == 2) axpyTile(ci, strideC, ai, aRow, aCol, bj, strideB, kc, load, 2, nv, part);
-  else if (left == 1) axpyTile(ci, strideC, ai, aRow, aCol, bj, strideB, kc, load, 1, nv, part);
+  const ci = cj + <usize>i * strideC;
+  if (AX_MR > 3 && left == 3) axpyTile(ci, strideC, ai, aRow, aCol, bj, sb, kc, load, 3, nv, part, packed);
+  else if (AX_MR > 2 && left == 2) axpyTile(ci, strideC, ai, aRow, aCol, bj, sb, kc, load, 2, nv, part, packed);
+  else if (left == 1) axpyTile(ci, strideC, ai, aRow, aCol, bj, sb, kc, load, 1, nv, part, packed);
+}
+
+/** The column tiles of one (k block, row block): all n columns, widest tiles first. */
+@inline function axpyBlock(
+  c: usize, strideC: usize, a: usize, aRow: usize, aCol: usize, b: usize, strideB: usize,
+  n: i32, kc: i32, load: bool, ic: i32, icEnd: i32, packed: bool, panel: usize,
+): void {
+  let j = 0;
+  for (; j + 4 * AX_NV <= n; j += 4 * AX_NV) {
+    axpyColumn(c, strideC, a, aRow, aCol, b, strideB, kc, load, ic, icEnd, j, AX_NV, 0, packed, panel);
+  }
+  if (AX_NV > 2 && n - j >= 8) {
+    axpyColumn(c, strideC, a, aRow, aCol, b, strideB, kc, load, ic, icEnd, j, 2, 0, packed, panel);
+    j += 8;
+  }
+  if (AX_NV > 1 && n - j >= 4) {
+    axpyColumn(c, strideC, a, aRow, aCol, b, strideB, kc, load, ic, icEnd, j, 1, 0, packed, panel);
+    j += 4;
+  }
+  if (j < n) axpyColumn(c, strideC, a, aRow, aCol, b, strideB, kc, load, ic, icEnd, j, 0, n - j, packed, panel);
+}
+
+/**
+ * Copies A(ic..icEnd, p0..p0+kc) to dst as [row tile][p][row of the tile] (AX_MR floats per p;
+ * a short last tile leaves its missing rows unwritten: its tiles never read them).
+ * a points at A(0, 0); the reads run along whichever of rows or k is contiguous.
+ */
+@inline function packA(dst: usize, a: usize, aRow: usize, aCol: usize, ic: i32, icEnd: i32, p0: i32, kc: i32): void {
+  const tileBytes = <usize>kc * (AX_MR << 2);
+  if (aCol == 4) {
+    // nn: A(i, ·) is contiguous along k.
+    for (let i = ic; i < icEnd; i++) {
+      const r = i - ic;
+      let d = dst + <usize>(r / AX_MR) * tileBytes + (<usize>(r % AX_MR) << 2);
+      let s = a + <usize>i * aRow + (<usize>p0 << 2);
+      for (let p = 0; p < kc; p++, d += AX_MR << 2, s += 4) store<f32>(d, load<f32>(s));
+    }
+  } else {
+    // tn: A(·, p) is contiguous along the rows.
+    for (let p = 0; p < kc; p++) {
+      const s = a + <usize>(p0 + p) * aCol;
+      const d = dst + (<usize>p * (AX_MR << 2));
+      for (let i = ic; i < icEnd; i++) {
+        const r = i - ic;
+        store<f32>(d + <usize>(r / AX_MR) * tileBytes + (<usize>(r % AX_MR) << 2), load<f32>(s + (<usize>i << 2)));
+      }
+    }
+  }
+}
+
+/** Bytes of the A block pack for m rows (at most AX_MC, rounded up to AX_MR) and depth k. */
+@inline function aPackBytes(m: i32, k: i32): usize {
+  const rows = (min(m, AX_MC) + AX_MR - 1) / AX_MR * AX_MR;
+  return <usize>rows * <usize>min(k, AX_KC) << 2;
+}
+
+/** Scratch bytes for the packed path over m output rows: the A block pack and one B panel. */
+@inline export function axpyScratchBytes(m: i32, k: i32): usize {
+  return aPackBytes(m, k) + (<usize>min(k, AX_KC) * AX_NV << 4);
 }
 
 /** See the header. aRow, aCol: byte steps of A along the output rows and along k. */
 @inline export function gemmAxpy(
   c: usize, ldc: i32, a: usize, aRow: usize, aCol: usize, b: usize, ldb: i32,
-  n: i32, k: i32, rowBegin: i32, rowEnd: i32, accumulate: i32,
+  n: i32, k: i32, rowBegin: i32, rowEnd: i32, accumulate: i32, scratch: usize, scratchBytes: usize,
 ): void {
   const strideB = <usize>ldb << 2, strideC = <usize>ldc << 2;
   if (k <= 0 && !accumulate) {
     for (let i = rowBegin; i < rowEnd; i++) memory.fill(c + <usize>i * strideC, 0, <usize>n << 2);
   }
-  const NR = 4 * AX_NV;
+  const packed = scratchBytes >= axpyScratchBytes(rowEnd - rowBegin, k);
+  const panel = scratch + aPackBytes(rowEnd - rowBegin, k);
   for (let pc = 0; pc < k; pc += AX_KC) {
     const kc = min(AX_KC, k - pc);
     const load = accumulate != 0 || pc > 0;
-    const apc = a + <usize>pc * aCol, bpc = b + <usize>pc * strideB;
+    const bpc = b + <usize>pc * strideB;
     for (let ic = rowBegin; ic < rowEnd; ic += AX_MC) {
       const icEnd = min(rowEnd, ic + AX_MC);
-      let j = 0;
-      for (; j + NR <= n; j += NR) axpyColumn(c, strideC, apc, aRow, aCol, bpc, strideB, kc, load, ic, icEnd, j, AX_NV, 0);
-      if (AX_NV > 2 && n - j >= 8) {
-        axpyColumn(c, strideC, apc, aRow, aCol, bpc, strideB, kc, load, ic, icEnd, j, 2, 0);
-        j += 8;
+      if (packed) {
+        packA(scratch, a, aRow, aCol, ic, icEnd, pc, kc);
+        axpyBlock(c, strideC, scratch, 4, AX_MR << 2, bpc, strideB, n, kc, load, ic, icEnd, true, panel);
+      } else {
+        const ablock = a + <usize>ic * aRow + <usize>pc * aCol;
+        axpyBlock(c, strideC, ablock, aRow, aCol, bpc, strideB, n, kc, load, ic, icEnd, false, 0);
       }
-      if (AX_NV > 1 && n - j >= 4) {
-        axpyColumn(c, strideC, apc, aRow, aCol, bpc, strideB, kc, load, ic, icEnd, j, 1, 0);
-        j += 4;
-      }
-      if (j < n) axpyColumn(c, strideC, apc, aRow, aCol, bpc, strideB, kc, load, ic, icEnd, j, 0, n - j);
     }
   }
 }

@@ -3,12 +3,17 @@
 // Axpy form, AX_MR × 4·AX_NV v128 register tile with k/row cache blocks: see gemm_axpy.ts,
 // which also states the element order (independent of the row range) and the error bound,
 // ≤ k·u·Σ_p |A[i,p]·B[p,j]| (u = 2^-24). With accumulate = 0 C is overwritten, else added to.
-import { gemmAxpy } from './gemm_axpy';
+import { gemmAxpy, axpyScratchBytes } from './gemm_axpy';
 
 export function gemm_nn_f32(
   c: usize, ldc: i32, a: usize, lda: i32, b: usize, ldb: i32,
-  n: i32, k: i32, rowBegin: i32, rowEnd: i32, accumulate: i32,
+  n: i32, k: i32, rowBegin: i32, rowEnd: i32, accumulate: i32, scratch: usize, scratchBytes: usize,
 ): void {
   // A(i, p) = A[i·lda + p]: output rows step by a row of A, k steps along it.
-  gemmAxpy(c, ldc, a, <usize>lda << 2, 4, b, ldb, n, k, rowBegin, rowEnd, accumulate);
+  gemmAxpy(c, ldc, a, <usize>lda << 2, 4, b, ldb, n, k, rowBegin, rowEnd, accumulate, scratch, scratchBytes);
+}
+
+/** Scratch bytes for the packed path of gemm_nn_f32 over m output rows (less runs unpacked, same results). */
+export function gemm_nn_f32_scratch(m: i32, k: i32): usize {
+  return axpyScratchBytes(m, k);
 }

@@ -3,9 +3,9 @@
 // One source, two builds (asconfig.json): 'simd' and 'relaxed' (relaxed-SIMD FMA through
 // simd.ts's madd); the export names are the same in both, the build is the ISA variant.
 // Register tiles (tiles.ts): gemm_nt 2×4 dot-product tile; gemm_nn and gemm_tn 2×16 axpy tile.
-export { gemm_nt_f32 } from './gemm_nt';
-export { gemm_nn_f32 } from './gemm_nn';
-export { gemm_tn_f32 } from './gemm_tn';
+export { gemm_nt_f32, gemm_nt_f32_scratch } from './gemm_nt';
+export { gemm_nn_f32, gemm_nn_f32_scratch } from './gemm_nn';
+export { gemm_tn_f32, gemm_tn_f32_scratch } from './gemm_tn';
 export { colsum_f32 } from './colsum';
 export { softmax_rows_f32, log_softmax_rows_f32 } from './softmax';
 export { xent_index_rows_f32 } from './xent_index';

@@ -7,9 +7,8 @@
 // L1d 32 KiB, L2 1 MiB per core.
 
 // gemm_nt (dot-product form: v128 along k, one accumulator per output element).
-/** Rows of A (= rows of C) per dot tile: 1 or 2. */
-@inline export const NT_MR: i32 = 2;
-/** Rows of B (= columns of C) per dot tile: 1 to 4. 2×4 = 8 accumulators + 2 A + 1 B vectors. */
+// The register tile is 2×4 (8 accumulators + 2 A + 1 B vectors); the pack layout follows it.
+/** Columns per unpacked block step (a multiple of the tile's 4). */
 @inline export const NT_NR: i32 = 4;
 /** Floats of B (a block of its rows × k) that every row pair sweeps while it stays in L2. */
 @inline export const NT_L2_FLOATS: i32 = 128 * 1024;

@@ -14,6 +14,11 @@ export interface Call {
   args: number[];
   /** Index in args of the range start (the end follows it), or -1 for a call that is not split. */
   split: number;
+  /**
+   * Index in args of a scratch pointer (its byte size follows it), or -1. Part p of a split
+   * call gets the p-th region of that size: the caller reserves size × parts bytes.
+   */
+  scratch: number;
 }
 
 export type Phase = Call[];
@@ -24,9 +29,9 @@ export interface Job<R> {
   finish(): R;
 }
 
-/** A call over the output range [begin, end) at args[at], args[at + 1]. */
-export function call(kernel: KernelName, args: number[], at = -1): Call {
-  return { kernel, args, split: at };
+/** A call over the output range [begin, end) at args[at], args[at + 1] (scratch: see Call). */
+export function call(kernel: KernelName, args: number[], at = -1, scratch = -1): Call {
+  return { kernel, args, split: at, scratch };
 }
 
 /**
@@ -47,6 +52,7 @@ export function partOf(c: Call, part: number, parts: number): number[] | null {
   const args = c.args.slice();
   args[c.split] = b;
   args[c.split + 1] = e;
+  if (c.scratch >= 0) args[c.scratch] += part * args[c.scratch + 1];
   return args;
 }
 

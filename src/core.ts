@@ -109,15 +109,16 @@ export class Core {
     const slots: Slot[] = [
       ['x', bytesIn(args.x, n * d)], ['w', bytesIn(args.w, c * d)], ['b', bytesIn(args.b, c)],
       ['logits', args.out ? 0 : n * c * F32],
+      ['gemm scratch', this.info.threads * this.k.gemm_nt_f32_scratch(c, d)],
     ];
     this.arena.plan(fn, slots);
     const x = this.operand(fn, 'x', args.x, n * d, 'n×d');
     const w = this.operand(fn, 'w', args.w, c * d, 'c×d');
     const b = this.operand(fn, 'b', args.b, c, 'c', true);
     const out = this.output(fn, 'out', args.out, n * c, 'n×c', [x, w, b]);
-    const [sx, sw, sb, sz] = this.arena.layout(fn, slots);
-    const pz = out ? out.ptr : sz;
-    const phases = [[call('gemm_nt_f32', [pz, c, this.place(x, sx), d, this.place(w, sw), d, this.place(b, sb), c, d, 0, n], 9)]];
+    const [sx, sw, sb, sz, ss] = this.arena.layout(fn, slots);
+    const pz = out ? out.ptr : sz, scratch = this.k.gemm_nt_f32_scratch(c, d);
+    const phases = [[call('gemm_nt_f32', [pz, c, this.place(x, sx), d, this.place(w, sw), d, this.place(b, sb), c, d, 0, n, ss, scratch], 9, 11)]];
     return { phases, finish: () => (out ? out.array() : this.arena.f32(pz, n * c).slice()) };
   }
 
@@ -175,6 +176,11 @@ export class Core {
       ['db', grad && args.b != null && !o.db ? c * F32 : 0],
       ...lossSlots(args, n, c),
     ];
+    // One scratch region per thread for the gemms' packed operands (they run one at a time).
+    const k = this.k, rowsMax = Math.min(rows, n);
+    const scratch = Math.max(k.gemm_nt_f32_scratch(c, d),
+      grad ? Math.max(k.gemm_nn_f32_scratch(rowsMax, c), k.gemm_tn_f32_scratch(c, rowsMax)) : 0);
+    slots.push(['gemm scratch', this.info.threads * scratch]);
     this.arena.plan(fn, slots);
     const x = this.operand(fn, 'x', args.x, n * d, 'n×d');
     const w = this.operand(fn, 'w', args.w, c * d, 'c×d');
@@ -185,7 +191,7 @@ export class Core {
     const outDw = this.output(fn, 'out.dw', o.dw, c * d, 'c×d', inputs);
     const outDb = b.array || b.tensor ? this.output(fn, 'out.db', o.db, c, 'c', inputs) : null;
     this.distinct(fn, [['out.dx', outDx], ['out.dw', outDw], ['out.db', outDb]]);
-    const [sx, sw, sb, pz, sdx, sdw, sdb, ploss, ptarget, pweight] = this.arena.layout(fn, slots);
+    const [sx, sw, sb, pz, sdx, sdw, sdb, ploss, ptarget, pweight, ss] = this.arena.layout(fn, slots);
     const px = this.place(x, sx), pw = this.place(w, sw), pb = this.place(b, sb);
     const pdx = outDx ? outDx.ptr : sdx, pdw = outDw ? outDw.ptr : sdw, pdb = outDb ? outDb.ptr : sdb;
     this.placeLossInputs(plan, ptarget, pweight, n, c);
@@ -197,14 +203,14 @@ export class Core {
       const m = Math.min(rows, n - r0);
       const xr = px + r0 * d * F32;
       phases.push([
-        call('gemm_nt_f32', [pz, c, xr, d, pw, d, pb, c, d, 0, m], 9),
+        call('gemm_nt_f32', [pz, c, xr, d, pw, d, pb, c, d, 0, m, ss, scratch], 9, 11),
         this.lossCall(plan, pz, pz, ptarget + r0 * (plan.labels ? I32 : c * F32), pweight, ploss + r0 * F64, 0, m, c),
       ]);
       if (!grad) continue;
       const accumulate = r0 > 0 ? 1 : 0;
       const backward: Phase = [
-        call('gemm_nn_f32', [pdx + r0 * d * F32, d, pz, c, pw, d, d, c, 0, m, 0], 8),
-        call('gemm_tn_f32', [pdw, d, pz, c, xr, d, d, m, 0, c, accumulate], 8),
+        call('gemm_nn_f32', [pdx + r0 * d * F32, d, pz, c, pw, d, d, c, 0, m, 0, ss, scratch], 8, 11),
+        call('gemm_tn_f32', [pdw, d, pz, c, xr, d, d, m, 0, c, accumulate, ss, scratch], 8, 11),
       ];
       if (pb) backward.push(call('colsum_f32', [pdb, pz, c, m, 0, c, accumulate], 4));
       phases.push(backward);

@@ -14,12 +14,17 @@ export type BinaryName = BuildName | `${BuildName}Threads`;
 export interface KernelExports {
   memory: WebAssembly.Memory;
   heap_base(): number;
+  // The gemms pack operands into scratch (a pointer and its byte size, per concurrent call)
+  // when it is at least gemm_*_scratch(…) bytes; with less they run unpacked, same results.
   gemm_nt_f32(c: number, ldc: number, a: number, lda: number, b: number, ldb: number, bias: number,
-    n: number, k: number, rowBegin: number, rowEnd: number): void;
+    n: number, k: number, rowBegin: number, rowEnd: number, scratch: number, scratchBytes: number): void;
   gemm_nn_f32(c: number, ldc: number, a: number, lda: number, b: number, ldb: number,
-    n: number, k: number, rowBegin: number, rowEnd: number, accumulate: number): void;
+    n: number, k: number, rowBegin: number, rowEnd: number, accumulate: number, scratch: number, scratchBytes: number): void;
   gemm_tn_f32(c: number, ldc: number, a: number, lda: number, b: number, ldb: number,
-    n: number, k: number, rowBegin: number, rowEnd: number, accumulate: number): void;
+    n: number, k: number, rowBegin: number, rowEnd: number, accumulate: number, scratch: number, scratchBytes: number): void;
+  gemm_nt_f32_scratch(n: number, k: number): number;
+  gemm_nn_f32_scratch(m: number, k: number): number;
+  gemm_tn_f32_scratch(m: number, k: number): number;
   colsum_f32(out: number, a: number, lda: number, k: number, colBegin: number, colEnd: number, accumulate: number): void;
   softmax_rows_f32(out: number, ldo: number, z: number, ldz: number, c: number, rowBegin: number, rowEnd: number): void;
   log_softmax_rows_f32(out: number, ldo: number, z: number, ldz: number, c: number, rowBegin: number, rowEnd: number): void;
