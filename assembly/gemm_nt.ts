@@ -1,23 +1,24 @@
 // C[i, j] = Σ_p A[i, p]·B[j, p] + bias[j] for rows i in [rowBegin, rowEnd), all j < n.
 // "nt": A is m×k, B is n×k, both row-major (B used as Bᵀ). This is Z = X·Wᵀ + b.
 //
-// Dot-product form, 2×4 register tile (tiles.ts: NT_MR × NT_NR = 8 v128 accumulators): both
+// Dot-product form, 2×4 register tile (8 v128 accumulators, 2 A and 1 B vector): both
 // operands are read along k, contiguous in both. Each output element has one accumulator
 // whose lane l sums the products with p ≡ l (mod 4) in increasing p (the k % 4 tail enters as
 // zero-padded vectors), then the lanes are added as (l0 + l1) + (l2 + l3), then the bias.
 //
-// Packed path (scratch ≥ gemm_nt_f32_scratch(n, k) bytes): a block of B's rows that fits L2
-// (NT_L2_FLOATS) is copied so that each 4-row group is one stream of [k-vector][row] v128s,
-// and each row pair of A into [k-vector][row]; the inner loop then walks two pointers with
-// constant offsets instead of six strided rows, which V8 turns into fewer address additions
-// (measured on this host: 46.7 against 38.9 GFLOP/s from L1 with mul+add). The copies read A
-// and B once per block, about 1% of the work at these sizes.
+// Packed path (scratch ≥ gemm_nt_f32_scratch(n, k) bytes): a block of A's rows (NT_A_FLOATS)
+// is copied as row pairs, [k-vector][2 rows] v128s, and a block of B's rows (NT_L2_FLOATS) as
+// groups of 4, [k-vector][4 rows]; both blocks stay in L2, and each group of B stays in L1
+// while the block's row pairs pass over it. The inner loop walks two pointers with constant
+// offsets instead of six strided rows, which V8 turns into fewer address additions (measured
+// on this host from L1: 46.7 against 38.9 GFLOP/s with mul+add). The copies read A once and
+// B once per A block: a few per cent of the work at the sizes measured.
 // Without enough scratch (scratchBytes = 0) it runs the same tile on the unpacked rows.
 // Both paths, every tile and every tail (1 row, 1 to 3 columns, k % 4) do the same
 // operations per element, so results are bitwise the same for any row range or scratch size.
 // Error: ≤ (⌈k/4⌉ + 2)·u·Σ_p |A[i,p]·B[j,p]| + u·|bias| (u = 2^-24), √ of that in practice.
 import { madd, loadPartial, storePartial, hsum4 } from './simd';
-import { NT_NR, NT_L2_FLOATS } from './tiles';
+import { NT_NR, NT_L2_FLOATS, NT_A_FLOATS } from './tiles';
 
 // ---- unpacked tile ------------------------------------------------------------------------
 
@@ -155,9 +156,14 @@ import { NT_NR, NT_L2_FLOATS } from './tiles';
   return min((n + 3) >> 2, max(1, NT_L2_FLOATS / (((k + 3) & ~3) << 2)));
 }
 
+/** Row pairs of A per block: what fits NT_A_FLOATS, at least 1. */
+@inline function blockPairs(k: i32): i32 {
+  return max(1, NT_A_FLOATS / (((k + 3) & ~3) << 1));
+}
+
 /** Scratch bytes for the packed path of gemm_nt_f32 (less runs it unpacked, same results). */
 export function gemm_nt_f32_scratch(n: i32, k: i32): usize {
-  return pairBytes(k) + <usize>blockQuads(n, k) * quadBytes(k);
+  return <usize>blockPairs(k) * pairBytes(k) + <usize>blockQuads(n, k) * quadBytes(k);
 }
 
 export function gemm_nt_f32(
@@ -166,7 +172,7 @@ export function gemm_nt_f32(
 ): void {
   const strideA = <usize>lda << 2, strideB = <usize>ldb << 2, strideC = <usize>ldc << 2;
   const pair = pairBytes(k), quad = quadBytes(k), vecs = (k + 3) >> 2;
-  if (scratchBytes < pair + quad) {
+  if (scratchBytes < gemm_nt_f32_scratch(n, k)) {
     // Unpacked: blocks of B's rows that stay in L2 while every row pair of A sweeps them.
     const nc = max(NT_NR, (NT_L2_FLOATS / max(k, 1)) / NT_NR * NT_NR);
     for (let jb = 0; jb < n; jb += nc) {
@@ -177,37 +183,36 @@ export function gemm_nt_f32(
     }
     return;
   }
-  const aPack = scratch, bPack = scratch + pair;
-  const quads = min(blockQuads(n, k), <i32>((scratchBytes - pair) / quad));
-  for (let jb = 0; jb < n; jb += quads << 2) {
-    const jEnd = min(n, jb + (quads << 2));
-    // B rows jb.. as groups of 4: group g at bPack + g·quad holds [k-vector][row] v128s.
-    for (let j = jb; j < jb + (quads << 2); j++) {
-      const dst = bPack + <usize>((j - jb) >> 2) * quad + (<usize>((j - jb) & 3) << 4);
-      if (j < jEnd) packRow(dst, 64, b + <usize>j * strideB, k);
-      else if (j < ((jEnd + 3) & ~3)) packZero(dst, 64, vecs);
+  const pairs = blockPairs(k), quads = blockQuads(n, k);
+  const aPack = scratch, bPack = scratch + <usize>pairs * pair;
+  for (let ib = rowBegin; ib < rowEnd; ib += pairs << 1) {
+    const iEnd = min(rowEnd, ib + (pairs << 1));
+    // A rows ib.. as pairs: pair q at aPack + q·pair holds [k-vector][row] v128s.
+    for (let i = ib; i < ((iEnd - ib + 1) & ~1) + ib; i++) {
+      const dst = aPack + <usize>((i - ib) >> 1) * pair + (<usize>((i - ib) & 1) << 4);
+      if (i < iEnd) packRow(dst, 32, a + <usize>i * strideA, k);
+      else packZero(dst, 32, vecs);
     }
-    for (let i = rowBegin; i < rowEnd; i += 2) {
-      const rows = min(2, rowEnd - i);
-      packRow(aPack, 32, a + <usize>i * strideA, k);
-      if (rows == 2) packRow(aPack + 16, 32, a + <usize>(i + 1) * strideA, k);
-      else packZero(aPack + 16, 32, vecs);
-      const ci = c + <usize>i * strideC;
-      let j = jb, pb = bPack;
-      if (rows == 2) {
-        for (; j + 4 <= jEnd; j += 4, pb += quad) {
-          packedTile(ci + (<usize>j << 2), strideC, aPack, pb, vecs, bias ? bias + (<usize>j << 2) : 0, 2, 4);
-        }
-      } else {
-        for (; j + 4 <= jEnd; j += 4, pb += quad) {
-          packedTile(ci + (<usize>j << 2), strideC, aPack, pb, vecs, bias ? bias + (<usize>j << 2) : 0, 1, 4);
-        }
+    for (let jb = 0; jb < n; jb += quads << 2) {
+      const jEnd = min(n, jb + (quads << 2));
+      // B rows jb.. as groups of 4: group g at bPack + g·quad holds [k-vector][row] v128s.
+      for (let j = jb; j < ((jEnd - jb + 3) & ~3) + jb; j++) {
+        const dst = bPack + <usize>((j - jb) >> 2) * quad + (<usize>((j - jb) & 3) << 4);
+        if (j < jEnd) packRow(dst, 64, b + <usize>j * strideB, k);
+        else packZero(dst, 64, vecs);
       }
-      if (j < jEnd) {
-        // 1 to 3 columns left: the group's missing rows are zeros; rows and cols at run time.
-        const cols = jEnd - j, cj = ci + (<usize>j << 2), biasj = bias ? bias + (<usize>j << 2) : 0;
-        if (rows == 2) packedTile(cj, strideC, aPack, pb, vecs, biasj, 2, cols);
-        else packedTile(cj, strideC, aPack, pb, vecs, biasj, 1, cols);
+      // Each group of B stays in L1 while the row pairs of the block pass over it.
+      let pb = bPack;
+      for (let j = jb; j < jEnd; j += 4, pb += quad) {
+        const cols = min(4, jEnd - j), biasj = bias ? bias + (<usize>j << 2) : 0;
+        let pa = aPack, i = ib;
+        if (cols == 4) {
+          for (; i + 2 <= iEnd; i += 2, pa += pair) packedTile(c + <usize>i * strideC + (<usize>j << 2), strideC, pa, pb, vecs, biasj, 2, 4);
+          if (i < iEnd) packedTile(c + <usize>i * strideC + (<usize>j << 2), strideC, pa, pb, vecs, biasj, 1, 4);
+        } else {
+          for (; i + 2 <= iEnd; i += 2, pa += pair) packedTile(c + <usize>i * strideC + (<usize>j << 2), strideC, pa, pb, vecs, biasj, 2, cols);
+          if (i < iEnd) packedTile(c + <usize>i * strideC + (<usize>j << 2), strideC, pa, pb, vecs, biasj, 1, cols);
+        }
       }
     }
   }

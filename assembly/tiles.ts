@@ -12,6 +12,8 @@
 @inline export const NT_NR: i32 = 4;
 /** Floats of B (a block of its rows × k) that every row pair sweeps while it stays in L2. */
 @inline export const NT_L2_FLOATS: i32 = 128 * 1024;
+/** Floats of A (a block of its row pairs × k) packed once and swept over each group of B. */
+@inline export const NT_A_FLOATS: i32 = 64 * 1024;
 
 // gemm_nn / gemm_tn (axpy form: a broadcast element of A times v128 slices of a row of B).
 /** Rows of C per axpy tile: 1 to 4. */

@@ -8,9 +8,9 @@
  * ≤ 2e-6 of the scale even at worst-case accumulation: a 5× margin that a wrong index,
  * a skipped tail or a missing k block (errors of O(scale)) cannot hide in.
  *
- * Tiles (assembly/tiles.ts): gemm_nt 2 rows × 4 columns, k in vectors of 4, B blocks of
- * NT_L2_FLOATS / k rows; gemm_nn / gemm_tn 2 rows × 16 columns (tails 8, 4, 1..3), k blocks of
- * 256, row blocks of 256. Sizes below are equal to, divisible by, smaller and larger than
+ * Tiles (assembly/tiles.ts): gemm_nt 2 rows × 4 columns, k in vectors of 4, packed blocks of
+ * NT_A_FLOATS / 2k row pairs of A and NT_L2_FLOATS / 4k groups of 4 rows of B; gemm_nn /
+ * gemm_tn 2 rows × 16 columns (tails 8, 4, 1..3), k blocks of 256, row blocks of 256. Sizes below are equal to, divisible by, smaller and larger than
  * each, in every dimension: n (batch) = nt/nn rows and tn depth; d = nt depth and nn/tn
  * columns; c = nt columns, nn depth and tn rows.
  *
@@ -52,8 +52,9 @@ const SHAPES: [number, number, number][] = [
   [3, 15, 16], [2, 16, 17], [5, 17, 15], [6, 31, 8], [7, 33, 12], [2, 47, 1], [3, 48, 6], [4, 49, 33],
   // k blocks of 256 (nn depth c, tn depth n), row blocks of 256 (tn rows c, nn rows n)
   [257, 19, 5], [256, 20, 256], [3, 21, 257], [300, 37, 300], [255, 64, 513], [513, 5, 3],
-  // nt B blocks (NT_L2_FLOATS / d rows): d = 600 gives 52-row blocks, c past several of them
-  [5, 600, 111], [2, 599, 53], [9, 257, 200],
+  // nt blocks: with d = 600 (599), A blocks of 108 rows (NT_A_FLOATS / 2d, in pairs) and B
+  // blocks of 216 rows (NT_L2_FLOATS / 4d, in groups of 4); n and c past one block, with tails
+  [5, 600, 111], [2, 599, 53], [9, 257, 200], [130, 600, 230], [111, 599, 221],
 ];
 
 describe(`matmul tile and block edges through the API (${BUILD})`, () => {
@@ -87,7 +88,7 @@ describe(`matmul kernels: bitwise the same for any row split, packed or not (${B
     return new Uint32Array(k.memory.buffer, out, outLen).slice();
   }
 
-  for (const [m, n, depth] of [[37, 45, 300], [9, 70, 13], [300, 19, 6], [5, 3, 600]] as const) {
+  for (const [m, n, depth] of [[37, 45, 300], [9, 70, 13], [300, 19, 6], [5, 3, 600], [131, 230, 599]] as const) {
     it(`m=${m} n=${n} k=${depth}`, () => {
       const r = rng(m + 7 * n + 31 * depth);
       const floats = 3 * m * n + 2 * (m + n) * depth + 4 * n + (1 << 20) / 4;
