@@ -167,12 +167,15 @@ export class Core {
     const fn = 'linearCrossEntropy';
     const { n, d, c } = this.dims(fn, args);
     const grad = args.grad ?? true;
+    const inputGrad = args.inputGrad ?? true;
+    if (typeof inputGrad !== 'boolean') throw new ArgumentError(fn, `inputGrad must be a boolean, got ${typeof inputGrad}`);
+    const wantDx = grad && inputGrad;
     const rows = blockRows(fn, args.chunk, n, c);
     const o = (grad && args.out) || {};
     const slots: Slot[] = [
       ['x', bytesIn(args.x, n * d)], ['w', bytesIn(args.w, c * d)], ['b', bytesIn(args.b, c)],
       ['logits', rows * c * F32],
-      ['dx', grad && !o.dx ? n * d * F32 : 0], ['dw', grad && !o.dw ? c * d * F32 : 0],
+      ['dx', wantDx && !o.dx ? n * d * F32 : 0], ['dw', grad && !o.dw ? c * d * F32 : 0],
       ['db', grad && args.b != null && !o.db ? c * F32 : 0],
       ...lossSlots(args, n, c),
     ];
@@ -187,7 +190,7 @@ export class Core {
     const b = this.operand(fn, 'b', args.b, c, 'c', true);
     const plan = planLoss(fn, args.target, n, c, args);
     const inputs = [x, w, b];
-    const outDx = this.output(fn, 'out.dx', o.dx, n * d, 'n×d', inputs);
+    const outDx = wantDx ? this.output(fn, 'out.dx', o.dx, n * d, 'n×d', inputs) : null;
     const outDw = this.output(fn, 'out.dw', o.dw, c * d, 'c×d', inputs);
     const outDb = b.array || b.tensor ? this.output(fn, 'out.db', o.db, c, 'c', inputs) : null;
     this.distinct(fn, [['out.dx', outDx], ['out.dw', outDw], ['out.db', outDb]]);
@@ -208,10 +211,8 @@ export class Core {
       ]);
       if (!grad) continue;
       const accumulate = r0 > 0 ? 1 : 0;
-      const backward: Phase = [
-        call('gemm_nn_f32', [pdx + r0 * d * F32, d, pz, c, pw, d, d, c, 0, m, 0, ss, scratch], 8, 11),
-        call('gemm_tn_f32', [pdw, d, pz, c, xr, d, d, m, 0, c, accumulate, ss, scratch], 8, 11),
-      ];
+      const backward: Phase = [call('gemm_tn_f32', [pdw, d, pz, c, xr, d, d, m, 0, c, accumulate, ss, scratch], 8, 11)];
+      if (wantDx) backward.unshift(call('gemm_nn_f32', [pdx + r0 * d * F32, d, pz, c, pw, d, d, c, 0, m, 0, ss, scratch], 8, 11));
       if (pb) backward.push(call('colsum_f32', [pdb, pz, c, m, 0, c, accumulate], 4));
       phases.push(backward);
     }
@@ -220,7 +221,7 @@ export class Core {
       finish: () => {
         const result: LinearCrossEntropyResult = { loss: this.reduceLoss(plan, ploss, n) };
         if (grad) {
-          if (!outDx) result.dx = this.arena.f32(pdx, n * d).slice();
+          if (wantDx && !outDx) result.dx = this.arena.f32(pdx, n * d).slice();
           if (!outDw) result.dw = this.arena.f32(pdw, c * d).slice();
           if (pb && !outDb) result.db = this.arena.f32(pdb, c).slice();
         }

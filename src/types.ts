@@ -61,6 +61,11 @@ export interface LinearCrossEntropyArgs extends LinearArgs, LossOptions {
    * sets the block; false holds all logits at once. Results match to float32 rounding.
    */
   chunk?: 'auto' | boolean | { rows: number };
+  /**
+   * Compute dx (default true). false skips it — a third of the backward's work — for a
+   * head whose input needs no gradient (e.g. fixed embeddings); dx is then left out.
+   */
+  inputGrad?: boolean;
 }
 
 export interface CrossEntropyResult {

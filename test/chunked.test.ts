@@ -84,3 +84,19 @@ describe('chunked linearCrossEntropy', () => {
     expect(() => sce.linearCrossEntropy({ ...args, chunk: 'yes' as never })).toThrow(/chunk must be/);
   });
 });
+
+describe('inputGrad: false', () => {
+  it('skips dx and leaves dw, db and the loss bitwise unchanged, chunked or not', () => {
+    const n = 9, d = 5, c = 6, r = rng(77);
+    const args = { x: randomFloat32(r, n * d), w: randomFloat32(r, c * d), b: randomFloat32(r, c), target: randomLabels(r, n, c), n, d, c };
+    for (const chunk of [false, { rows: 4 }] as const) {
+      const all = sce.linearCrossEntropy({ ...args, chunk });
+      const some = sce.linearCrossEntropy({ ...args, chunk, inputGrad: false });
+      expect(some.dx).toBeUndefined();
+      expect(some.loss).toBe(all.loss);
+      expect(Array.from(some.dw!)).toEqual(Array.from(all.dw!));
+      expect(Array.from(some.db!)).toEqual(Array.from(all.db!));
+    }
+    expect(() => sce.linearCrossEntropy({ ...args, inputGrad: 'no' as never })).toThrow(/inputGrad must be a boolean/);
+  });
+});
