@@ -54,8 +54,10 @@ import { AX_MR, AX_NV, AX_KC, AX_MC } from './tiles';
     }
   }
   const aStep: usize = packed ? <usize>(AX_MR << 2) : aCol;
+  // The loop runs on A's pointer (no separate counter: one add less per trip).
+  const aEnd = a0 + <usize>kc * aStep;
   let pa = a0, pb = b0;
-  for (let p = 0; p < kc; p++) {
+  while (pa < aEnd) {
     const b0v = nv == 0 && !packed ? loadPartial(pb, part) : v128.load(pb);
     const b1v = nv > 1 ? v128.load(pb, 16) : zero;
     const b2v = nv > 2 ? v128.load(pb, 32) : zero;
