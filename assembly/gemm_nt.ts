@@ -153,12 +153,12 @@ import { NT_NR, NT_L2_FLOATS, NT_A_FLOATS } from './tiles';
 
 /** 4-row groups of B per block: what fits NT_L2_FLOATS, at least 1, at most all of B. */
 @inline function blockQuads(n: i32, k: i32): i32 {
-  return min((n + 3) >> 2, max(1, NT_L2_FLOATS / (((k + 3) & ~3) << 2)));
+  return min((n + 3) >> 2, max(1, NT_L2_FLOATS / (max(4, (k + 3) & ~3) << 2)));
 }
 
 /** Row pairs of A per block: what fits NT_A_FLOATS, at least 1. */
 @inline function blockPairs(k: i32): i32 {
-  return max(1, NT_A_FLOATS / (((k + 3) & ~3) << 1));
+  return max(1, NT_A_FLOATS / (max(4, (k + 3) & ~3) << 1));
 }
 
 /** Scratch bytes for the packed path of gemm_nt_f32 (less runs it unpacked, same results). */
@@ -172,7 +172,7 @@ export function gemm_nt_f32(
 ): void {
   const strideA = <usize>lda << 2, strideB = <usize>ldb << 2, strideC = <usize>ldc << 2;
   const pair = pairBytes(k), quad = quadBytes(k), vecs = (k + 3) >> 2;
-  if (scratchBytes < gemm_nt_f32_scratch(n, k)) {
+  if (k <= 0 || scratchBytes < gemm_nt_f32_scratch(n, k)) {
     // Unpacked: blocks of B's rows that stay in L2 while every row pair of A sweeps them.
     const nc = max(NT_NR, (NT_L2_FLOATS / max(k, 1)) / NT_NR * NT_NR);
     for (let jb = 0; jb < n; jb += nc) {
