@@ -13,6 +13,7 @@
 // implementation and op already ran on a smaller shape in this process — its code is
 // compiled by then — and the table marks it (runs = 1†). Otherwise the first run is a
 // warm-up as always.
+// A run that returns a Promise (SoftmaxCEThreaded) is timed until it settles.
 // No GC is forced between samples: a forced full GC before each run made tfjs-cpu 5–10×
 // slower (V8 then shrinks the heap and collects inside the timed run); collecting
 // garbage is part of a JS implementation's cost.
@@ -49,7 +50,8 @@ async function timeLane(cells, t, state, onDone) {
       while (s.warmups === 0 || s.warmMs < t.warmMs) {
         await cell.prepare?.();
         const t0 = performance.now();
-        const result = cell.run();
+        let result = cell.run();
+        if (isPromise(result)) result = await result;
         s.last = performance.now() - t0;
         if (s.warmups === 0) cell.check?.(result);
         if (s.warmups === 0 && cell.jitWarm && s.last > t.budgetMs) {
@@ -76,7 +78,8 @@ async function timeLane(cells, t, state, onDone) {
       try {
         await cell.prepare?.();
         const t0 = performance.now();
-        cell.run();
+        const result = cell.run();
+        if (isPromise(result)) await result;
         s.last = performance.now() - t0;
       } catch (error) {
         s.stop = `error: ${error.message}`;
@@ -94,6 +97,9 @@ async function timeLane(cells, t, state, onDone) {
     active = active.filter((c) => !state.get(c.key).stop);
   }
 }
+
+/** Cells may return a Promise (the thread pool's methods): it is awaited inside the timed run. A plain result is not awaited. */
+const isPromise = (value) => typeof value?.then === 'function';
 
 function finish(s) {
   return {

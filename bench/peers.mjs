@@ -11,6 +11,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { importLibrary } from './common.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -19,7 +20,7 @@ const require = createRequire(import.meta.url);
 
 async function loadOurs(ctx) {
   if (ctx.sce) return;
-  const lib = await import('../build/index.js');
+  const lib = await importLibrary(); // build/index.js, or the run's copy of it (common.mjs)
   ctx.reference = lib.reference;
   const auto = await lib.init({ build: 'auto' });
   ctx.autoBuild = auto.info.build;
@@ -114,12 +115,14 @@ const reference = {
  * bench/tfjs-entry.mjs with esbuild into build/bench/tfjs.cjs: one tfjs-core with every
  * gradient, the cpu backend and the wasm backend.
  */
-async function loadTf(ctx) {
+export async function loadTf(ctx, { threads = 1 } = {}) {
   if (ctx.tf) return ctx.tf;
   const tf = require(path.join(root, 'build/bench/tfjs.cjs'));
   const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
   tf.setWasmPaths(dist + path.sep); // a file path: Node reads the .wasm from the package's dist
-  tf.setThreadsCount(1); // Node gets the single-threaded SIMD binary anyway; be explicit
+  // Node gets the single-threaded SIMD binary whatever is asked (bench/threads.mjs asks for 2
+  // and reports what it got: tf.getThreadsCount()); by default be explicit about 1.
+  tf.setThreadsCount(threads);
   tf.enableProdMode(); // tfjs' own advice for speed; it also silences the banner about tfjs-node
   for (const name of ['wasm', 'cpu']) if (!(await tf.setBackend(name))) throw new Error(`tfjs backend ${name} failed to start`);
   ctx.tf = tf;

@@ -1,11 +1,21 @@
-// softmax-ce-wasm benchmarks: our builds, the float64 reference, tfjs-wasm and tfjs-cpu,
-// single thread, in one process; medians after warm-up; GFLOP/s and % of the measured
-// WebAssembly SIMD peak; one table on stdout, JSON + table + SVG chart in bench/results/.
+// softmax-ce-wasm benchmarks, in three sections:
+//   main     our builds, the float64 reference, tfjs-wasm and tfjs-cpu, single thread, in one
+//            process; medians after warm-up; GFLOP/s and % of the measured WebAssembly SIMD
+//            peak; one table on stdout, JSON + table + SVG chart in bench/results/latest.*
+//   vocab    large vocabularies: unfused against chunked, time, WebAssembly memory, peak RSS
+//            (bench/vocab.mjs → bench/results/vocab.*)
+//   threads  the thread pool, 1 worker against 2, dispatch cost, tfjs-wasm threads in Node
+//            (bench/threads.mjs → bench/results/threads.*)
 //
-//   npm run bench                        full run: about 5 min on the 2-core dev machine with other
-//                                        jobs running, most of it the reference and tfjs-cpu on 64×768×32000
+//   npm run bench                        full run, every section: main about 5 min on the 2-core dev
+//                                        machine with other jobs running (most of it the reference and
+//                                        tfjs-cpu on 64×768×32000), vocab about 5, threads about 2
+//   npm run bench -- --section vocab,threads          some sections: main, vocab, threads
+//   npm run bench -- --section vocab --slow           vocab also runs tfjs-wasm's autodiff on
+//                                        2048×256×32768 (one step of about 2 min, in its own process)
 //   npm run bench -- --quick             shorter time boxes and fewer samples, no memory probes,
-//                                        and the reference and tfjs-cpu skip 64×768×32000 (about 1 min)
+//                                        and the reference and tfjs-cpu skip 64×768×32000 (about 1 min
+//                                        for main; vocab and threads: ours only / shorter, about 1 min each)
 //   npm run bench -- --shapes 128x512x1000,matmul     a subset of shapes: 256x784x10 (alias small),
 //                                        128x512x1000 (medium), 64x768x32000 (large), matmul512 (matmul)
 //   npm run bench -- --peers tfjs,resident            a subset of peers, by id or group: ours,
@@ -14,11 +24,13 @@
 //                                        tfjs-wasm-xnn, tfjs-cpu (ours with the default build always runs:
 //                                        it is what the speed-ups are relative to)
 //   npm run bench -- --ops step          a subset of ops: step, forward, matmul
+//                                        (--shapes, --peers, --ops are main's and run main only)
 //   --memory / --no-memory               force / skip the peak-memory probes (on in full runs, except
 //                                        for implementations whose step takes over 10 s; --memory
 //                                        probes those too)
 //   --save                               write bench/results/latest.* even for a quick or subset run
-//                                        (by default only a full run does; others go to build/bench/)
+//                                        (by default only a full run does; others go to build/bench/);
+//                                        vocab and threads write bench/results/ unless --quick
 //
 // How it runs: this process (the parent) compiles bench/assembly/simd_peak.ts with asc and
 // bundles tfjs with esbuild into build/bench/, then re-runs this file in a child node with
@@ -26,10 +38,12 @@
 // --experimental-wasm-relaxed-simd. The child measures (see bench/measure.mjs for the
 // timing rules, bench/peers.mjs for what each peer runs) and, for peak memory, starts one
 // more node per implementation and shape (`--probe peer:shape`), since peak RSS means
-// nothing for one implementation inside a process that ran all the others.
+// nothing for one implementation inside a process that ran all the others. Every process
+// of a run loads one copy of build/index.js taken at the start (bench/common.mjs), so a
+// rebuild during the run does not mix two builds in one table.
 import { parseArgs } from 'node:util';
-import { spawn, execFileSync } from 'node:child_process';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { writeFile, mkdir } from 'node:fs/promises';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
@@ -37,6 +51,7 @@ import { PEERS, PEER_GROUPS } from './peers.mjs';
 import { TIMING, timeCells } from './measure.mjs';
 import { buildPeak, measurePeak, mergePeaks, relaxedValidates } from './peak.mjs';
 import { table, svg } from './report.mjs';
+import { makeData, snapshotLibrary, stamp, toJson } from './common.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const gc = globalThis.gc ?? (() => {});
@@ -64,8 +79,18 @@ const { values: opt } = parseArgs({
     save: { type: 'boolean', default: false },
     probe: { type: 'string' },
     'probe-runs': { type: 'string', default: '2' },
+    section: { type: 'string' },
+    slow: { type: 'boolean', default: false },
   },
 });
+
+// Sections: main (the table above), vocab (bench/vocab.mjs), threads (bench/threads.mjs).
+// A full run has all three; --shapes, --peers and --ops select within main and imply it.
+const SECTIONS = ['main', 'vocab', 'threads'];
+const sections = opt.section
+  ? opt.section.split(',').map((s) => s.trim()).filter(Boolean)
+  : opt.shapes || opt.peers || opt.ops ? ['main'] : SECTIONS;
+for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`bench: unknown section '${s}' (main, vocab, threads)`);
 
 function pick(list, spec, name, ids) {
   if (!spec) return list;
@@ -81,12 +106,18 @@ const subset = Boolean(opt.shapes || opt.peers || opt.ops);
 
 if (opt.probe) await probe(opt.probe, Number(opt['probe-runs']));
 else if (!process.env.SCE_BENCH_CHILD) await parent();
-else await main();
+else {
+  for (const section of sections) {
+    if (section === 'main') await main();
+    if (section === 'vocab') await (await import('./vocab.mjs')).vocab({ quick: opt.quick, save: opt.save || !opt.quick, slow: opt.slow });
+    if (section === 'threads') await (await import('./threads.mjs')).threads({ quick: opt.quick, save: opt.save || !opt.quick });
+  }
+}
 
 // ---------------------------------------------------------------- parent
 
 async function parent() {
-  await buildPeak();
+  await buildPeak(); // the SIMD peak of the main table, and the relaxed-SIMD probe below
   const { build } = await import('esbuild');
   await build({
     entryPoints: [`${root}/bench/tfjs-entry.mjs`], bundle: true, format: 'cjs', platform: 'node',
@@ -94,40 +125,30 @@ async function parent() {
   });
   const relaxed = await relaxedValidates();
   const flags = ['--expose-gc', ...(relaxed ? [] : ['--experimental-wasm-relaxed-simd'])];
-  let code = await run(flags);
-  if (code === 9 && !relaxed) { // "bad option": this node has no such flag
-    console.error('bench: node rejected --experimental-wasm-relaxed-simd; running without the relaxed build');
-    code = await run(['--expose-gc']);
+  // Every process of the run loads one copy of build/index.js (see snapshotLibrary).
+  const lib = await snapshotLibrary();
+  let code;
+  try {
+    code = await run(flags, lib.file);
+    if (code === 9 && !relaxed) { // "bad option": this node has no such flag
+      console.error('bench: node rejected --experimental-wasm-relaxed-simd; running without the relaxed build');
+      code = await run(['--expose-gc'], lib.file);
+    }
+  } finally {
+    await lib.remove();
   }
   process.exitCode = code;
 }
 
-function run(flags) {
+function run(flags, libFile) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...flags, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
-      { stdio: 'inherit', env: { ...process.env, SCE_BENCH_CHILD: '1' } });
+      { stdio: 'inherit', env: { ...process.env, SCE_BENCH_CHILD: '1', SCE_BENCH_LIB: libFile } });
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
   });
 }
 
 // ---------------------------------------------------------------- data
-
-/** Seeded inputs of one shape: x in [−1, 1), w in ±0.05, b in [0, 0.1), uniform labels. */
-function makeData({ n, d, c }) {
-  let seed = 1;
-  const rand = () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const x = new Float32Array(n * d), w = new Float32Array(c * d), b = new Float32Array(c), target = new Int32Array(n);
-  for (let i = 0; i < x.length; i++) x[i] = rand() * 2 - 1;
-  for (let i = 0; i < w.length; i++) w[i] = (rand() * 2 - 1) * 0.05;
-  for (let i = 0; i < b.length; i++) b[i] = rand() * 0.1;
-  for (let i = 0; i < n; i++) target[i] = Math.floor(rand() * c);
-  return { x, w, b, target };
-}
 
 /** A few numbers that any correct implementation reproduces: the loss and Σ|v| over ≤ 1000 strided entries of each output. */
 function fingerprint(r) {
@@ -289,7 +310,7 @@ async function main() {
   const peak = mergePeaks(peakBefore, peakAfter);
   for (const cell of cells) cell.pctPeak = cell.gflops ? (100 * cell.gflops) / peak.peak : null;
 
-  const meta = await stamp(ctx, loadStart);
+  const meta = await stamp({ instance: ctx.sce?.[ctx.autoBuild], builds: ctx.sce ? Object.keys(ctx.sce) : [], loadStart, quick: opt.quick });
   const results = {
     meta, options: { quick: opt.quick, shapes: shapes.map((s) => s.id), ops, memoryProbes }, timing,
     baseline, baselineLabel: `ours ${ctx.autoBuild}`, peak, cells, memory, notProbed, skipped, mismatches, tfjsLeaks: leaks,
@@ -305,43 +326,6 @@ async function main() {
   for (const l of leaks) log(`bench: WARNING tfjs tensors leaked on ${l.shape}: ${l.tfjsTensorsBefore} → ${l.tfjsTensorsAfter}`);
   log(`bench: wrote ${dir.replace(root + '/', '')}/${name}.json, .md (the table) and .svg` +
     (save ? '' : ' (quick or subset run: pass --save to write bench/results/latest.*)'));
-}
-
-/** Indented JSON, number arrays on one line, fractions to 7 significant digits. */
-function toJson(results) {
-  const text = JSON.stringify(results, (k, v) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(7)) : v), 1);
-  return text.replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, list) => `[${list.split(/,\s*/).join(', ')}]`) + '\n';
-}
-
-async function stamp(ctx, loadStart) {
-  const pkg = async (p) => JSON.parse(await readFile(`${root}/${p}`, 'utf8')).version;
-  const git = (...args) => {
-    try { return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return ''; }
-  };
-  const dirty = git('status', '--porcelain', '--', 'src', 'assembly', 'scripts', 'asconfig.json') ? '+uncommitted' : '';
-  return {
-    date: new Date().toISOString(),
-    cpu: os.cpus()[0]?.model ?? 'unknown CPU',
-    cores: os.cpus().length,
-    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    v8: process.versions.v8,
-    nodeFlags: process.execArgv,
-    version: await pkg('package.json'),
-    commit: (git('rev-parse', '--short', 'HEAD') || 'unknown') + dirty,
-    builds: ctx.sce ? Object.keys(ctx.sce) : [],
-    threads: ctx.sce ? Object.values(ctx.sce)[0].info.threads : null,
-    defaultBuild: ctx.autoBuild,
-    tfjs: {
-      core: await pkg('node_modules/@tensorflow/tfjs-core/package.json'),
-      wasm: await pkg('node_modules/@tensorflow/tfjs-backend-wasm/package.json'),
-      cpu: await pkg('node_modules/@tensorflow/tfjs-backend-cpu/package.json'),
-      wasmBinary: 'tfjs-backend-wasm-simd.wasm (Node: no threads)',
-    },
-    loadAverage: { start: loadStart, end: os.loadavg() },
-    quick: opt.quick,
-  };
 }
 
 // ---------------------------------------------------------------- peak memory probes
