@@ -3,24 +3,16 @@
  * that fails reproduces from its seed alone.
  */
 
+import { mulberry32 } from '../src/classifier.js';
+
 /** A source of uniform numbers in [0, 1). */
 export type Rng = () => number;
 
 /**
- * mulberry32: a tiny 32-bit-state PRNG, ample for test data (not for anything
- * cryptographic). Equal seeds give equal sequences; the output is a multiple
- * of 2^-32 in [0, 1).
+ * mulberry32, the generator the classifier uses for its seeds (a 32-bit-state PRNG, not
+ * cryptographic): equal seeds give equal sequences of multiples of 2^-32 in [0, 1).
  */
-export function rng(seed: number): Rng {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng: (seed: number) => Rng = mulberry32;
 
 /** `len` float32 values uniform in [−scale, scale) (rounded to float32). */
 export function randomFloat32(random: Rng, len: number, scale = 1): Float32Array {
