@@ -17,22 +17,23 @@
 // stays in L1 while the row tiles pass). Unpacked, B's rows of a slice lie a row stride apart:
 // with a stride of 2 or 3 KiB they fall in a few L1 sets and miss every time, and tn reads A's
 // column pairs k rows apart (a power-of-two stride: one set, misses in L1 and L2). The copies
-// read A once per call and B once per row block; inner loops walk two pointers.
+// read A once per call and B once per row block; inner loops walk two pointers. Blocks of
+// fewer than AX_PANEL_MIN_ROWS rows read B in place (its copy would not pay).
 // Without scratch (scratchBytes = 0) the same tiles read A and B in place.
 import { madd, loadPartial, storePartial } from './simd';
-import { AX_MR, AX_NV, AX_KC, AX_MC } from './tiles';
+import { AX_MR, AX_NV, AX_KC, AX_MC, AX_PANEL_MIN_ROWS } from './tiles';
 
 /**
  * One tile: rows (1..4) rows of C from c0, nv (1..4) full column vectors, or when nv = 0 one
- * vector of `part` (1..3) columns. rows, nv and packed are constants at every call, so unused
- * accumulators and branches fold away.
- * Unpacked: A(i + r, p) at a0 + r·aRow + p·aCol, B[p, ·] at b0 + p·strideB.
- * Packed: A(i + r, p) at a0 + (p·AX_MR + r)·4, B[p, ·] at b0 + p·strideB with the panel's
- * row width as strideB (a partial vector is zero-padded in the panel, so it is loaded whole).
+ * vector of `part` (1..3) columns. rows, nv, packed and panel are constants at every call, so
+ * unused accumulators and branches fold away.
+ * A: unpacked at a0 + r·aRow + p·aCol; packed at a0 + (p·AX_MR + r)·4.
+ * B[p, ·] at b0 + p·strideB; from a panel, strideB is the panel's row width and a partial
+ * vector is zero-padded there, so it is loaded whole.
  */
 @inline function axpyTile(
   c0: usize, strideC: usize, a0: usize, aRow: usize, aCol: usize, b0: usize, strideB: usize,
-  kc: i32, load: bool, rows: i32, nv: i32, part: i32, packed: bool,
+  kc: i32, load: bool, rows: i32, nv: i32, part: i32, packed: bool, panel: bool,
 ): void {
   const zero = f32x4.splat(0);
   const c1 = c0 + strideC, c2 = c1 + strideC, c3 = c2 + strideC;
@@ -58,7 +59,7 @@ import { AX_MR, AX_NV, AX_KC, AX_MC } from './tiles';
   const aEnd = a0 + <usize>kc * aStep;
   let pa = a0, pb = b0;
   while (pa < aEnd) {
-    const b0v = nv == 0 && !packed ? loadPartial(pb, part) : v128.load(pb);
+    const b0v = nv == 0 && !panel ? loadPartial(pb, part) : v128.load(pb);
     const b1v = nv > 1 ? v128.load(pb, 16) : zero;
     const b2v = nv > 2 ? v128.load(pb, 32) : zero;
     const b3v = nv > 3 ? v128.load(pb, 48) : zero;
@@ -119,47 +120,47 @@ import { AX_MR, AX_NV, AX_KC, AX_MC } from './tiles';
  */
 @inline function axpyColumn(
   c: usize, strideC: usize, a: usize, aRow: usize, aCol: usize, b: usize, strideB: usize,
-  kc: i32, load: bool, ic: i32, icEnd: i32, j: i32, nv: i32, part: i32, packed: bool, panel: usize,
+  kc: i32, load: bool, ic: i32, icEnd: i32, j: i32, nv: i32, part: i32, packed: bool, panel: bool, pan: usize,
 ): void {
   const cj = c + (<usize>j << 2);
   let bj = b + (<usize>j << 2), sb = strideB;
-  if (packed) {
+  if (panel) {
     const vecs = nv == 0 ? 1 : nv;
-    packPanel(panel, bj, strideB, kc, nv == 0 ? part : nv << 2, vecs);
-    bj = panel;
+    packPanel(pan, bj, strideB, kc, nv == 0 ? part : nv << 2, vecs);
+    bj = pan;
     sb = <usize>vecs << 4;
   }
   const tileStep: usize = packed ? <usize>kc * (AX_MR << 2) : <usize>AX_MR * aRow;
   let i = ic, ai = a;
   for (; i + AX_MR <= icEnd; i += AX_MR, ai += tileStep) {
-    axpyTile(cj + <usize>i * strideC, strideC, ai, aRow, aCol, bj, sb, kc, load, AX_MR, nv, part, packed);
+    axpyTile(cj + <usize>i * strideC, strideC, ai, aRow, aCol, bj, sb, kc, load, AX_MR, nv, part, packed, panel);
   }
   const left = icEnd - i;
   if (left == 0) return;
   const ci = cj + <usize>i * strideC;
-  if (AX_MR > 3 && left == 3) axpyTile(ci, strideC, ai, aRow, aCol, bj, sb, kc, load, 3, nv, part, packed);
-  else if (AX_MR > 2 && left == 2) axpyTile(ci, strideC, ai, aRow, aCol, bj, sb, kc, load, 2, nv, part, packed);
-  else if (left == 1) axpyTile(ci, strideC, ai, aRow, aCol, bj, sb, kc, load, 1, nv, part, packed);
+  if (AX_MR > 3 && left == 3) axpyTile(ci, strideC, ai, aRow, aCol, bj, sb, kc, load, 3, nv, part, packed, panel);
+  else if (AX_MR > 2 && left == 2) axpyTile(ci, strideC, ai, aRow, aCol, bj, sb, kc, load, 2, nv, part, packed, panel);
+  else if (left == 1) axpyTile(ci, strideC, ai, aRow, aCol, bj, sb, kc, load, 1, nv, part, packed, panel);
 }
 
 /** The column tiles of one (k block, row block): all n columns, widest tiles first. */
 @inline function axpyBlock(
   c: usize, strideC: usize, a: usize, aRow: usize, aCol: usize, b: usize, strideB: usize,
-  n: i32, kc: i32, load: bool, ic: i32, icEnd: i32, packed: bool, panel: usize,
+  n: i32, kc: i32, load: bool, ic: i32, icEnd: i32, packed: bool, panel: bool, pan: usize,
 ): void {
   let j = 0;
   for (; j + 4 * AX_NV <= n; j += 4 * AX_NV) {
-    axpyColumn(c, strideC, a, aRow, aCol, b, strideB, kc, load, ic, icEnd, j, AX_NV, 0, packed, panel);
+    axpyColumn(c, strideC, a, aRow, aCol, b, strideB, kc, load, ic, icEnd, j, AX_NV, 0, packed, panel, pan);
   }
   if (AX_NV > 2 && n - j >= 8) {
-    axpyColumn(c, strideC, a, aRow, aCol, b, strideB, kc, load, ic, icEnd, j, 2, 0, packed, panel);
+    axpyColumn(c, strideC, a, aRow, aCol, b, strideB, kc, load, ic, icEnd, j, 2, 0, packed, panel, pan);
     j += 8;
   }
   if (AX_NV > 1 && n - j >= 4) {
-    axpyColumn(c, strideC, a, aRow, aCol, b, strideB, kc, load, ic, icEnd, j, 1, 0, packed, panel);
+    axpyColumn(c, strideC, a, aRow, aCol, b, strideB, kc, load, ic, icEnd, j, 1, 0, packed, panel, pan);
     j += 4;
   }
-  if (j < n) axpyColumn(c, strideC, a, aRow, aCol, b, strideB, kc, load, ic, icEnd, j, 0, n - j, packed, panel);
+  if (j < n) axpyColumn(c, strideC, a, aRow, aCol, b, strideB, kc, load, ic, icEnd, j, 0, n - j, packed, panel, pan);
 }
 
 /**
@@ -220,10 +221,15 @@ import { AX_MR, AX_NV, AX_KC, AX_MC } from './tiles';
       const icEnd = min(rowEnd, ic + AX_MC);
       if (packed) {
         packA(scratch, a, aRow, aCol, ic, icEnd, pc, kc);
-        axpyBlock(c, strideC, scratch, 4, AX_MR << 2, bpc, strideB, n, kc, load, ic, icEnd, true, panel);
+        // A panel of B pays for its copy only if enough row tiles pass over it.
+        if (icEnd - ic >= AX_PANEL_MIN_ROWS) {
+          axpyBlock(c, strideC, scratch, 4, AX_MR << 2, bpc, strideB, n, kc, load, ic, icEnd, true, true, panel);
+        } else {
+          axpyBlock(c, strideC, scratch, 4, AX_MR << 2, bpc, strideB, n, kc, load, ic, icEnd, true, false, 0);
+        }
       } else {
         const ablock = a + <usize>ic * aRow + <usize>pc * aCol;
-        axpyBlock(c, strideC, ablock, aRow, aCol, bpc, strideB, n, kc, load, ic, icEnd, false, 0);
+        axpyBlock(c, strideC, ablock, aRow, aCol, bpc, strideB, n, kc, load, ic, icEnd, false, false, 0);
       }
     }
   }

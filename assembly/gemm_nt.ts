@@ -13,12 +13,13 @@
 // offsets instead of six strided rows, which V8 turns into fewer address additions (measured
 // on this host from L1: 46.7 against 38.9 GFLOP/s with mul+add). The copies read A once and
 // B once per A block: a few per cent of the work at the sizes measured.
-// Without enough scratch (scratchBytes = 0) it runs the same tile on the unpacked rows.
+// Without enough scratch (scratchBytes = 0), or for n < NT_PACK_MIN_N, it runs the same tile
+// on the unpacked rows.
 // Both paths, every tile and every tail (1 row, 1 to 3 columns, k % 4) do the same
 // operations per element, so results are bitwise the same for any row range or scratch size.
 // Error: ≤ (⌈k/4⌉ + 2)·u·Σ_p |A[i,p]·B[j,p]| + u·|bias| (u = 2^-24), √ of that in practice.
 import { madd, loadPartial, storePartial, hsum4 } from './simd';
-import { NT_NR, NT_L2_FLOATS, NT_A_FLOATS } from './tiles';
+import { NT_NR, NT_L2_FLOATS, NT_A_FLOATS, NT_PACK_MIN_N } from './tiles';
 
 // ---- unpacked tile ------------------------------------------------------------------------
 
@@ -172,7 +173,8 @@ export function gemm_nt_f32(
 ): void {
   const strideA = <usize>lda << 2, strideB = <usize>ldb << 2, strideC = <usize>ldc << 2;
   const pair = pairBytes(k), quad = quadBytes(k), vecs = (k + 3) >> 2;
-  if (k <= 0 || scratchBytes < gemm_nt_f32_scratch(n, k)) {
+  // Below NT_PACK_MIN_N columns each packed row of A would serve too few outputs to pay.
+  if (k <= 0 || n < NT_PACK_MIN_N || scratchBytes < gemm_nt_f32_scratch(n, k)) {
     // Unpacked: blocks of B's rows that stay in L2 while every row pair of A sweeps them.
     const nc = max(NT_NR, (NT_L2_FLOATS / max(k, 1)) / NT_NR * NT_NR);
     for (let jb = 0; jb < n; jb += nc) {
