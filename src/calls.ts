@@ -19,6 +19,12 @@ export interface Call {
    * call gets the p-th region of that size: the caller reserves size × parts bytes.
    */
   scratch: number;
+  /**
+   * Split the output's columns instead of its rows (for a gemm with few rows and many
+   * columns, where a row split would make every worker read and pack all of B): args[n]
+   * is the column count, and each [index, bytes] moves a pointer by `bytes` per column.
+   */
+  cols?: { n: number; moves: [index: number, bytes: number][] };
 }
 
 export type Phase = Call[];
@@ -47,11 +53,19 @@ export function splitRange(begin: number, end: number, part: number, parts: numb
 /** The call restricted to part `part` of `parts` of its range (itself when not split). */
 export function partOf(c: Call, part: number, parts: number): number[] | null {
   if (c.split < 0) return part === 0 ? c.args : null;
-  const [b, e] = splitRange(c.args[c.split], c.args[c.split + 1], part, parts, 4);
-  if (b >= e) return null;
   const args = c.args.slice();
-  args[c.split] = b;
-  args[c.split + 1] = e;
+  if (c.cols) {
+    // Column parts of 16 (four v128 columns: whole register tiles and pack groups).
+    const [b, e] = splitRange(0, c.args[c.cols.n], part, parts, 16);
+    if (b >= e) return null;
+    args[c.cols.n] = e - b;
+    for (const [index, bytes] of c.cols.moves) if (args[index] !== 0) args[index] += b * bytes;
+  } else {
+    const [b, e] = splitRange(c.args[c.split], c.args[c.split + 1], part, parts, 4);
+    if (b >= e) return null;
+    args[c.split] = b;
+    args[c.split + 1] = e;
+  }
   if (c.scratch >= 0) args[c.scratch] += part * args[c.scratch + 1];
   return args;
 }

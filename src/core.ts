@@ -5,7 +5,7 @@
  * The synchronous API (api.ts) runs the phases inline; the thread pool splits them.
  */
 import { Arena, type Slot } from './arena.js';
-import { call, type Job, type Phase } from './calls.js';
+import { call, type Call, type Job, type Phase } from './calls.js';
 import { Tensor } from './tensor.js';
 import type { BuildName, KernelExports } from './wasm.js';
 import type {
@@ -55,6 +55,20 @@ function lossSlots(options: { target: unknown; weight?: unknown }, n: number, c:
     ['target', options.target instanceof Float32Array ? n * c * F32 : n * I32],
     ['weight', options.weight ? c * F32 : 0],
   ];
+}
+
+/**
+ * A gemm_nt (Z = X·Wᵀ + b) or gemm_nn (dX = dZ·W) call over m rows and n columns, made to
+ * split over columns when m < n: workers then share out W (read, and packed, once in all)
+ * instead of each reading all of it. Each output element's operations do not depend on
+ * the columns a call is given (assembly/gemm_nt.ts, gemm_axpy.ts), so results stay bitwise
+ * the same. Pointers that move with the columns: C (args[0]) by 4 bytes; gemm_nt's B rows
+ * (args[4]) by k·4 and bias (args[6]) by 4; gemm_nn's B (args[4]) by 4.
+ */
+function byColumns(c: Call, m: number, n: number, k: number): Call {
+  if (m >= n) return c;
+  const moves: [number, number][] = c.kernel === 'gemm_nt_f32' ? [[0, F32], [4, k * F32], [6, F32]] : [[0, F32], [4, F32]];
+  return { ...c, cols: { n: c.kernel === 'gemm_nt_f32' ? 7 : 6, moves } };
 }
 
 /** Rows per block of the chunked path: explicit, or the most whose logits fit CHUNK_BYTES. */
@@ -118,7 +132,7 @@ export class Core {
     const out = this.output(fn, 'out', args.out, n * c, 'n×c', [x, w, b]);
     const [sx, sw, sb, sz, ss] = this.arena.layout(fn, slots);
     const pz = out ? out.ptr : sz, scratch = this.k.gemm_nt_f32_scratch(c, d);
-    const phases = [[call('gemm_nt_f32', [pz, c, this.place(x, sx), d, this.place(w, sw), d, this.place(b, sb), c, d, 0, n, ss, scratch], 9, 11)]];
+    const phases = [[byColumns(call('gemm_nt_f32', [pz, c, this.place(x, sx), d, this.place(w, sw), d, this.place(b, sb), c, d, 0, n, ss, scratch], 9, 11), n, c, d)]];
     return { phases, finish: () => (out ? out.array() : this.arena.f32(pz, n * c).slice()) };
   }
 
@@ -205,14 +219,16 @@ export class Core {
     for (let r0 = 0; r0 < n; r0 += rows) {
       const m = Math.min(rows, n - r0);
       const xr = px + r0 * d * F32;
-      phases.push([
-        call('gemm_nt_f32', [pz, c, xr, d, pw, d, pb, c, d, 0, m, ss, scratch], 9, 11),
-        this.lossCall(plan, pz, pz, ptarget + r0 * (plan.labels ? I32 : c * F32), pweight, ploss + r0 * F64, 0, m, c),
-      ]);
+      const logits = byColumns(call('gemm_nt_f32', [pz, c, xr, d, pw, d, pb, c, d, 0, m, ss, scratch], 9, 11), m, c, d);
+      const rowLoss = this.lossCall(plan, pz, pz, ptarget + r0 * (plan.labels ? I32 : c * F32), pweight, ploss + r0 * F64, 0, m, c);
+      // A row split lets each worker go on to the loss of the rows whose logits it made; a
+      // column split must finish every row's logits first (one more phase).
+      if (logits.cols) phases.push([logits], [rowLoss]);
+      else phases.push([logits, rowLoss]);
       if (!grad) continue;
       const accumulate = r0 > 0 ? 1 : 0;
       const backward: Phase = [call('gemm_tn_f32', [pdw, d, pz, c, xr, d, d, m, 0, c, accumulate, ss, scratch], 8, 11)];
-      if (wantDx) backward.unshift(call('gemm_nn_f32', [pdx + r0 * d * F32, d, pz, c, pw, d, d, c, 0, m, 0, ss, scratch], 8, 11));
+      if (wantDx) backward.unshift(byColumns(call('gemm_nn_f32', [pdx + r0 * d * F32, d, pz, c, pw, d, d, c, 0, m, 0, ss, scratch], 8, 11), m, d, c));
       if (pb) backward.push(call('colsum_f32', [pdb, pz, c, m, 0, c, accumulate], 4));
       phases.push(backward);
     }
