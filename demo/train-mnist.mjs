@@ -6,11 +6,10 @@
 //   node demo/train-mnist.mjs [--epochs 10] [--batch-size 32] [--optimizer adam|adamw|sgd|momentum]
 //                             [--lr 0.001] [--weight-decay 0] [--label-smoothing 0] [--seed 42] [--no-reference]
 import { init, reference, mulberry32 } from '../build/index.js';
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
+import { CLASSES as C, D, loadDigitsByClass, testQuota } from './mnist.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -27,20 +26,15 @@ const { values: args } = parseArgs({
 const EPOCHS = Number(args.epochs), BATCH = Number(args['batch-size']), SEED = Number(args.seed);
 const OPTIMIZER = args.optimizer, WEIGHT_DECAY = Number(args['weight-decay']), SMOOTHING = Number(args['label-smoothing']);
 const LR = args.lr !== undefined ? Number(args.lr) : { adam: 0.001, adamw: 0.001, sgd: 0.1, momentum: 0.01 }[OPTIMIZER];
-const TEST = 2000, D = 784, C = 10;
+const TEST = 2000;
 
 // ---------------------------------------------------------------- data
 const t0 = performance.now();
-const digitsDir = join(dirname(createRequire(import.meta.url).resolve('mnist')), 'digits');
-const byClass = Array.from({ length: C }, (_, k) => Float32Array.from(JSON.parse(readFileSync(join(digitsDir, `${k}.json`), 'utf8')).data));
-const counts = byClass.map((a) => a.length / D);
-const total = counts.reduce((a, b) => a + b, 0);
+const { byClass, counts, total } = loadDigitsByClass();
 
-// Stratified hold-out: each class gives its share of the TEST rows (largest remainders
-// settle the rounding), drawn by a seeded shuffle within the class.
-const quota = counts.map((n) => Math.floor((TEST * n) / total));
-counts.map((n, k) => [(TEST * n) / total - quota[k], k]).sort((a, b) => b[0] - a[0])
-  .slice(0, TEST - quota.reduce((a, b) => a + b, 0)).forEach(([, k]) => quota[k]++);
+// Stratified hold-out: each class gives its share of the TEST rows, drawn by a seeded
+// shuffle within the class.
+const quota = testQuota(counts, TEST);
 const random = mulberry32(SEED);
 const shuffled = (n) => {
   const order = Array.from({ length: n }, (_, i) => i);

@@ -10,28 +10,20 @@
 // Rows [0, trainCount) are for training, the rest are held out for testing: a stratified
 // split (each class gives its share of the test rows), shuffled with a fixed seed, so the
 // page's training and its grid of test digits are the same on every run.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mulberry32 } from '../../build/index.js';
+import { CLASSES, D, SIDE, loadDigitsByClass, testQuota } from '../mnist.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const DIGITS_FILE = join(ROOT, 'build/demo/digits.bin');
-const SIDE = 28, D = SIDE * SIDE, CLASSES = 10, TEST = 2000, SEED = 42;
+const TEST = 2000, SEED = 42;
 
 /** Writes `file` (default build/demo/digits.bin); returns its counts. */
 export async function writeDigits(file = DIGITS_FILE) {
-  const dir = join(dirname(createRequire(import.meta.url).resolve('mnist')), 'digits');
-  const byClass = await Promise.all(Array.from({ length: CLASSES }, async (_, k) =>
-    JSON.parse(await readFile(join(dir, `${k}.json`), 'utf8')).data));
-  const counts = byClass.map((a) => a.length / D);
-  const total = counts.reduce((a, b) => a + b, 0);
-
-  // Each class's share of the test rows; the largest remainders settle the rounding.
-  const quota = counts.map((n) => Math.floor((TEST * n) / total));
-  counts.map((n, k) => [(TEST * n) / total - quota[k], k]).sort((a, b) => b[0] - a[0])
-    .slice(0, TEST - quota.reduce((a, b) => a + b, 0)).forEach(([, k]) => quota[k]++);
+  const { byClass, counts, total } = loadDigitsByClass();
+  const quota = testQuota(counts, TEST);
   const random = mulberry32(SEED);
   const shuffle = (a) => {
     for (let i = a.length - 1; i > 0; i--) {
