@@ -67,7 +67,7 @@ export function table(results) {
   return [
     `softmax-ce-wasm ${m.version} (${m.commit}) — ${m.cpu}, ${m.cores} cores, Node ${m.node} (V8 ${m.v8}), ` +
       `tfjs ${m.tfjs.core}, single thread, ${m.date}${m.quick ? ', QUICK run' : ''}`,
-    `WebAssembly SIMD peak (10 f32x4 chains, best sample): ${peakLine}; % SIMD peak is of ${sig(peak.peak)} GFLOP/s.`,
+    `WebAssembly SIMD peak (best sample of 10 f32x4 register chains and of a 2×4 tile on L1 data): ${peakLine}; % SIMD peak is of ${sig(peak.peak)} GFLOP/s.`,
     `"${results.baselineLabel} ×" = how many times faster ${results.baselineLabel} (arrays in, arrays out) is than the row; ` +
       `"resident ×" = resident tensors vs arrays, same build. Step = linear + CE + dx, dw, db (6·N·D·C flops); ` +
       `forward = loss only (2·N·D·C); matmul = X·Wᵀ.`,

@@ -36,3 +36,29 @@ export function peak_f32x4_10(steps: i32, seed: f32): f32 {
     f32x4.add(a8, a9));
   return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
 }
+
+/** FLOPs of one step of peak_tile_2x4: 8 accumulators × 4 lanes × (mul + add). */
+export const TILE_FLOPS_PER_STEP: i32 = 8 * 4 * 2;
+
+/**
+ * The same roof measured the way the gemm kernels use it: a 2×4 register tile, each step
+ * loading 2 + 4 vectors from a small L1-resident buffer and doing 8 acc = madd(a, b, acc).
+ * Here the multiply is off the accumulator's dependency chain (as in a matmul), so the
+ * mul+add build is bound by the FP pipes, not by the mul→add latency that limits the
+ * chains above; the loads move with the step, so nothing is loop-invariant.
+ */
+export function peak_tile_2x4(steps: i32, seed: f32): f32 {
+  const buf: usize = (__heap_base + 15) & ~15;
+  for (let i = 0; i < 192; i++) store<f32>(buf + (<usize>i << 2), seed * <f32>1e-4 * <f32>((i & 7) + 1));
+  const zero = f32x4.splat(0);
+  let c0 = zero, c1 = zero, c2 = zero, c3 = zero, c4 = zero, c5 = zero, c6 = zero, c7 = zero;
+  for (let i = 0; i < steps; i++) {
+    const p = buf + (<usize>(i & 7) << 4);
+    const a0 = v128.load(p), a1 = v128.load(p, 128);
+    const b0 = v128.load(p, 256), b1 = v128.load(p, 384), b2 = v128.load(p, 512), b3 = v128.load(p, 640);
+    c0 = madd(a0, b0, c0); c1 = madd(a0, b1, c1); c2 = madd(a0, b2, c2); c3 = madd(a0, b3, c3);
+    c4 = madd(a1, b0, c4); c5 = madd(a1, b1, c5); c6 = madd(a1, b2, c6); c7 = madd(a1, b3, c7);
+  }
+  const s = f32x4.add(f32x4.add(f32x4.add(c0, c1), f32x4.add(c2, c3)), f32x4.add(f32x4.add(c4, c5), f32x4.add(c6, c7)));
+  return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
+}
