@@ -9,8 +9,8 @@
  * f64: 1e-5 relative.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { init, reference, type SoftmaxCE, type LossOptions, type Reduction } from '../src/index.js';
-import { randomFloat32, randomLabels, randomProbs, rng } from './helpers.js';
+import { init, reference, type SoftmaxCE } from '../src/index.js';
+import { CASES, SHAPES, makeCase, randomFloat32, randomLabels, rng } from './helpers.js';
 
 const BUILD = (process.env.SCE_BUILD as 'simd' | 'relaxed' | undefined) ?? 'simd';
 const TOL = 1e-5;
@@ -51,11 +51,6 @@ function expectLossClose(got: number | Float32Array, ref: number | Float64Array)
   }
 }
 
-// n, d, c: 1, primes, and sizes on both sides of multiples of 4, 8 and 16.
-const SHAPES: [number, number, number][] = [
-  [1, 1, 1], [1, 1, 2], [1, 7, 3], [2, 3, 5], [3, 4, 8], [7, 13, 11], [5, 16, 17], [16, 16, 16],
-  [17, 31, 33], [9, 64, 100], [33, 65, 129], [4, 250, 1000],
-];
 
 describe(`textbook case (${BUILD})`, () => {
   it('z = [3, 1, −1], label 0', () => {
@@ -83,34 +78,6 @@ describe(`linear, softmax, logSoftmax against the reference (${BUILD})`, () => {
   }
 });
 
-interface Case {
-  reduction: Reduction;
-  weighted: boolean;
-  smoothing: number;
-  targets: 'index' | 'probs';
-  grad: boolean;
-}
-const CASES: Case[] = [];
-for (const reduction of ['mean', 'sum', 'none'] as Reduction[])
-  for (const weighted of [false, true])
-    for (const smoothing of [0, 0.1])
-      for (const targets of ['index', 'probs'] as const)
-        for (const grad of [true, false]) CASES.push({ reduction, weighted, smoothing, targets, grad });
-
-function makeCase(r: () => number, n: number, c: number, k: Case) {
-  const options: LossOptions & { target: Int32Array | Float32Array } = {
-    reduction: k.reduction, labelSmoothing: k.smoothing, grad: k.grad,
-    target: k.targets === 'probs' ? randomProbs(r, n, c) : randomLabels(r, n, c),
-  };
-  if (k.weighted) options.weight = Float32Array.from({ length: c }, () => 0.1 + 2 * r());
-  if (k.targets === 'index' && n > 1) {
-    // Ignore every third row, through a non-default ignoreIndex on some cases.
-    const ignore = k.smoothing ? 5000 : -100;
-    if (ignore !== -100) options.ignoreIndex = ignore;
-    for (let i = 0; i < n; i += 3) (options.target as Int32Array)[i] = ignore;
-  }
-  return options;
-}
 
 describe(`crossEntropy and linearCrossEntropy on every option (${BUILD})`, () => {
   const shapes = SHAPES.filter(([n, , c]) => n * c <= 4000);

@@ -4,6 +4,7 @@
  */
 
 import { mulberry32 } from '../src/classifier.js';
+import type { LossOptions, Reduction } from '../src/types.js';
 
 /** A source of uniform numbers in [0, 1). */
 export type Rng = () => number;
@@ -49,4 +50,43 @@ export function randomDyadic(random: Rng, len: number, kMax = 64, denominator = 
   const out = new Float32Array(len);
   for (let k = 0; k < len; k++) out[k] = (Math.floor(random() * (2 * kMax + 1)) - kMax) / denominator;
   return out;
+}
+
+// n, d, c: 1, primes, and sizes on both sides of multiples of 4, 8 and 16.
+export const SHAPES: [number, number, number][] = [
+  [1, 1, 1], [1, 1, 2], [1, 7, 3], [2, 3, 5], [3, 4, 8], [7, 13, 11], [5, 16, 17], [16, 16, 16],
+  [17, 31, 33], [9, 64, 100], [33, 65, 129], [4, 250, 1000],
+];
+
+/** One combination of the loss options, as the kernel tests run them. */
+export interface Case {
+  reduction: Reduction;
+  weighted: boolean;
+  smoothing: number;
+  targets: 'index' | 'probs';
+  grad: boolean;
+}
+
+/** Every reduction × weights × smoothing × target kind × grad: 48 cases. */
+export const CASES: Case[] = [];
+for (const reduction of ['mean', 'sum', 'none'] as Reduction[])
+  for (const weighted of [false, true])
+    for (const smoothing of [0, 0.1])
+      for (const targets of ['index', 'probs'] as const)
+        for (const grad of [true, false]) CASES.push({ reduction, weighted, smoothing, targets, grad });
+
+/** The options and targets of one case on n rows and c classes, drawn from `r`. */
+export function makeCase(r: Rng, n: number, c: number, k: Case) {
+  const options: LossOptions & { target: Int32Array | Float32Array } = {
+    reduction: k.reduction, labelSmoothing: k.smoothing, grad: k.grad,
+    target: k.targets === 'probs' ? randomProbs(r, n, c) : randomLabels(r, n, c),
+  };
+  if (k.weighted) options.weight = Float32Array.from({ length: c }, () => 0.1 + 2 * r());
+  if (k.targets === 'index' && n > 1) {
+    // Ignore every third row, through a non-default ignoreIndex on some cases.
+    const ignore = k.smoothing ? 5000 : -100;
+    if (ignore !== -100) options.ignoreIndex = ignore;
+    for (let i = 0; i < n; i += 3) (options.target as Int32Array)[i] = ignore;
+  }
+  return options;
 }

@@ -12,8 +12,8 @@
  * within 1e-5 relative. The reasoning is written at the head of test/api.test.ts.
  */
 import type * as Package from '../../src/index.js';
-import type { LossOptions, Reduction, SoftmaxCE } from '../../src/index.js';
-import { randomFloat32, randomLabels, randomProbs, rng, type Rng } from '../helpers.js';
+import type { SoftmaxCE } from '../../src/index.js';
+import { CASES, SHAPES, makeCase, randomFloat32, rng, type Rng } from '../helpers.js';
 
 type Lib = Pick<typeof Package, 'init' | 'reference'>;
 type Sce = SoftmaxCE;
@@ -97,34 +97,6 @@ function absent(name: string, v: unknown): Check {
   return { name, ok: v === undefined, detail: v === undefined ? 'absent' : `want undefined, got ${Object.prototype.toString.call(v)}` };
 }
 
-// n, d, c: 1, primes, and sizes on both sides of multiples of 4, 8 and 16 (as test/api.test.ts).
-const SHAPES: [number, number, number][] = [
-  [1, 1, 1], [1, 1, 2], [1, 7, 3], [2, 3, 5], [3, 4, 8], [7, 13, 11], [5, 16, 17], [16, 16, 16],
-  [17, 31, 33], [9, 64, 100], [33, 65, 129], [4, 250, 1000],
-];
-
-interface Case { reduction: Reduction; weighted: boolean; smoothing: number; targets: 'index' | 'probs'; grad: boolean }
-const CASES: Case[] = [];
-for (const reduction of ['mean', 'sum', 'none'] as Reduction[])
-  for (const weighted of [false, true])
-    for (const smoothing of [0, 0.1])
-      for (const targets of ['index', 'probs'] as const)
-        for (const grad of [true, false]) CASES.push({ reduction, weighted, smoothing, targets, grad });
-
-function makeCase(r: Rng, n: number, c: number, k: Case) {
-  const options: LossOptions & { target: Int32Array | Float32Array } = {
-    reduction: k.reduction, labelSmoothing: k.smoothing, grad: k.grad,
-    target: k.targets === 'probs' ? randomProbs(r, n, c) : randomLabels(r, n, c),
-  };
-  if (k.weighted) options.weight = Float32Array.from({ length: c }, () => 0.1 + 2 * r());
-  if (k.targets === 'index' && n > 1) {
-    // Ignore every third row, through a non-default ignoreIndex on some cases.
-    const ignore = k.smoothing ? 5000 : -100;
-    if (ignore !== -100) options.ignoreIndex = ignore;
-    for (let i = 0; i < n; i += 3) (options.target as Int32Array)[i] = ignore;
-  }
-  return options;
-}
 
 /** Seeded random cases of every public function against the float64 reference. */
 function randomChecks(sce: Sce, reference: Lib['reference']): Check[] {
