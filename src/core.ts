@@ -20,6 +20,8 @@ export interface Info {
   supported: BuildName[];
   /** Threads that run kernels (1 without a pool). */
   threads: number;
+  /** Workers started: `threads` − 1 when the calling thread computes a share (see InitOptions.callerComputes), else `threads`; 0 without a pool. */
+  workers: number;
   /** Why fewer threads run than were asked for, if so. */
   threadsNote?: string;
 }

@@ -8,7 +8,7 @@
  */
 import { SoftmaxCE } from './api.js';
 import type { Info } from './core.js';
-import { Pool, workerPlatform } from './pool.js';
+import { mayBlock, Pool, workerPlatform } from './pool.js';
 import { SoftmaxCEThreaded } from './threaded.js';
 import { instantiate, instantiateShared, sharedMemory, supports, type BuildName } from './wasm.js';
 
@@ -16,11 +16,21 @@ export interface InitOptions {
   /** 'auto' (default) picks 'relaxed' where the engine accepts relaxed SIMD, else 'simd'. */
   build?: 'auto' | BuildName;
   /**
-   * Run kernels on a pool of this many workers ('auto': one per core) over shared
-   * WebAssembly memory. The instance's methods then return Promises. Where workers or
-   * SharedArrayBuffer are missing it runs on one thread and `info.threadsNote` says why.
+   * Run kernels on this many threads ('auto': one per core) over shared WebAssembly
+   * memory: workers, and the calling thread where it computes (see callerComputes). The
+   * instance's methods then return Promises. Where workers or SharedArrayBuffer are
+   * missing it runs on one thread and `info.threadsNote` says why.
    */
   threads?: number | 'auto';
+  /**
+   * With `threads`: whether the calling thread computes a share of each call. Default:
+   * yes where it may block — Node, or inside a Web Worker — so `threads: n` starts n − 1
+   * workers and a call holds the calling thread for its share (its Promise is settled when
+   * the call ends); never on a browser page, whose main thread must not block (there, n
+   * workers compute and the page only awaits them). `false` keeps the calling thread
+   * free everywhere, at the cost of a wake-up per call.
+   */
+  callerComputes?: boolean;
 }
 
 const BUILDS: readonly BuildName[] = ['relaxed', 'simd'];
@@ -48,34 +58,42 @@ function coreCount(): number {
   return Math.max(1, os?.availableParallelism?.() ?? g.navigator?.hardwareConcurrency ?? 1);
 }
 
-/** Compiles (once per process) and instantiates the WebAssembly kernels; with `threads`, starts a worker pool. */
+/** Compiles (once per process) and instantiates the WebAssembly kernels; with `threads`, starts a pool of workers. */
 export async function init(options?: InitOptions & { threads?: undefined }): Promise<SoftmaxCE>;
 export async function init(options: InitOptions & { threads: number | 'auto' }): Promise<SoftmaxCEThreaded>;
 export async function init(options: InitOptions = {}): Promise<SoftmaxCE | SoftmaxCEThreaded> {
   const { build, supported } = pickBuild(options.build);
-  if (options.threads === undefined) return new SoftmaxCE(await instantiate(build), { build, supported, threads: 1 });
+  if (options.threads === undefined) return new SoftmaxCE(await instantiate(build), { build, supported, threads: 1, workers: 0 });
 
-  const { threads } = options;
-  const single = async (note: string) =>
-    new SoftmaxCEThreaded(await instantiate(build), { build, supported, threads: 1, threadsNote: `running on one thread: ${note}` }, null);
+  const { threads, callerComputes } = options;
   if (threads !== 'auto' && !(Number.isInteger(threads) && threads >= 1 && threads <= 256)) {
     throw new TypeError(`softmax-ce-wasm: init: threads must be 'auto' or an integer in [1, 256], got ${JSON.stringify(threads)}`);
   }
+  if (callerComputes !== undefined && typeof callerComputes !== 'boolean') {
+    throw new TypeError(`softmax-ce-wasm: init: callerComputes must be a boolean, got ${JSON.stringify(callerComputes)}`);
+  }
+  const single = async (note: string) => new SoftmaxCEThreaded(await instantiate(build),
+    { build, supported, threads: 1, workers: 0, threadsNote: `running on one thread: ${note}` }, null);
   const size = threads === 'auto' ? coreCount() : threads;
   const platform = workerPlatform();
   let note = 'reason' in platform ? platform.reason : undefined;
   if (!note && !supports(`${build}Threads`)) note = 'this engine does not accept WebAssembly threads (shared memory, atomics)';
   if (note) return single(note);
+  const blocking = mayBlock();
+  if (callerComputes && !blocking) {
+    throw new TypeError('softmax-ce-wasm: init: callerComputes: true needs a thread that may block (Node, a Web Worker); a browser page\'s main thread may not');
+  }
   const memory = sharedMemory();
   const { module, kernels } = await instantiateShared(build, memory);
-  const pool = new Pool(size, (platform as { spawn: ConstructorParameters<typeof Pool>[1] }).spawn, module, memory);
+  const pool = new Pool(size, (platform as { spawn: ConstructorParameters<typeof Pool>[1] }).spawn, module, memory,
+    (callerComputes ?? blocking) ? kernels : null);
   try {
     await pool.ready();
   } catch (e) {
     pool.dispose();
     return single((e as Error).message);
   }
-  return new SoftmaxCEThreaded(kernels, { build, supported, threads: size }, pool);
+  return new SoftmaxCEThreaded(kernels, { build, supported, threads: size, workers: pool.size }, pool);
 }
 
 export { SoftmaxCE, SoftmaxCEThreaded };

@@ -1,16 +1,18 @@
 /**
  * A pool of workers over one shared WebAssembly memory: worker_threads in Node, Web
  * Workers in browsers. Each phase's calls are split by output rows (src/calls.ts), one
- * contiguous part per worker; a phase ends when every worker has reported. No locks:
- * parts never overlap, and control goes by message.
+ * contiguous part per worker. A run's phases go to the workers as one job in a shared
+ * control block, with a barrier after each phase (src/worker.ts): no locks (parts never
+ * overlap), and one message back per job, not one per phase and worker.
  */
-import { partOf, type Phase } from './calls.js';
-import { WORKER_SOURCE } from './wasm.js';
+import { partOf, type KernelName, type Phase } from './calls.js';
+import { ABORTED, runPart, STOP, waitChange, WORD, WORKER_SOURCE, type Part, type WorkerInit, type WorkerMessage } from './worker.js';
+import type { KernelExports } from './wasm.js';
 // Types only (erased): the module itself is reached through process.getBuiltinModule,
 // so no Node import exists in the bundle that browsers load.
 import type * as WorkerThreads from 'node:worker_threads';
 
-type Message = { type: 'ready' } | { type: 'done'; id: number } | { type: 'failed'; id: number; message: string };
+type Message = WorkerMessage;
 
 /** What the pool needs of a worker, the same in Node and in browsers. */
 interface Port {
@@ -72,36 +74,99 @@ export function workerPlatform(): { spawn: Spawn } | { reason: string } {
   return { reason: 'this platform has no workers (Node ≥ 20.16 worker_threads or Web Workers)' };
 }
 
-interface Pending {
+/** Every kernel a call may name, in the order a job refers to them (a Record, so none is missed). */
+const KERNEL_INDEX: Record<KernelName, number> = {
+  gemm_nt_f32: 0, gemm_nn_f32: 1, gemm_tn_f32: 2, gemm_nt_f32_scratch: 3, gemm_nn_f32_scratch: 4, gemm_tn_f32_scratch: 5,
+  colsum_f32: 6, softmax_rows_f32: 7, log_softmax_rows_f32: 8, xent_index_rows_f32: 9, xent_prob_rows_f32: 10,
+  exp_f32: 11, sgd_update_f32: 12, sgd_momentum_update_f32: 13, adam_update_f32: 14, adamw_update_f32: 15,
+};
+const KERNEL_NAMES = (Object.keys(KERNEL_INDEX) as KernelName[]).sort((a, b) => KERNEL_INDEX[a] - KERNEL_INDEX[b]);
+
+/**
+ * Float64 words of each part's job area (32 KiB): a phase of a step takes about 50, so a
+ * job holds some eighty phases; a run with more (the chunked path over many blocks) goes
+ * as several jobs.
+ */
+const JOB_WORDS = 4096;
+/** Control words: 16, then one per part (at most 256). */
+const HEADER_BYTES = 512 * 4;
+
+/**
+ * How long waits spin before they sleep. Between phases the other parts are usually
+ * microseconds away, and a sleeping thread costs 50–250 µs to wake on a VM. After a job, a
+ * short spin catches a next step that follows at once, without holding a core for long
+ * when the calling thread has other work (copies, the optimizer) between steps.
+ */
+const SPIN_BARRIER_MS = 1;
+const SPIN_JOB_MS = 0.2;
+
+/** Whether this thread may block in Atomics.wait (Node's main thread and workers: yes; a browser page: no). */
+export function mayBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface Job {
   id: number;
   resolve(): void;
   reject(e: Error): void;
+  /** The job ended while the Failed word named it: a failure message is still on its way. */
+  endedBeforeMessage: boolean;
+  failure: string | null;
 }
 
 class Slot {
   port!: Port;
   ready!: Promise<void>;
+  started = false;
   /** Rejects `ready` (a no-op once the worker is ready). */
   fail!: (e: Error) => void;
-  pending: Pending | null = null;
 }
 
+/**
+ * `parts` threads run each job: the workers, and the calling thread too when `caller`
+ * (its kernels over the same memory) is given — where it may block (Node): it then runs
+ * part 0 itself and waits on the count, so a job wakes one thread fewer and no message
+ * comes back. On a browser page it only starts jobs and awaits the last worker's message.
+ */
 export class Pool {
   private readonly slots: Slot[] = [];
-  private nextId = 1;
+  private readonly control: SharedArrayBuffer;
+  private readonly ctl: Int32Array;
+  private readonly areas: Float64Array[] = [];
+  private readonly callerPart: Part | null;
+  private lastJob = 0;
+  private current: Job | null = null;
   private disposed = false;
 
   constructor(
-    readonly size: number,
+    readonly parts: number,
     private readonly spawn: Spawn,
     private readonly module: WebAssembly.Module,
     private readonly memory: WebAssembly.Memory,
+    caller: KernelExports | null,
   ) {
-    for (let i = 0; i < size; i++) {
+    this.control = new SharedArrayBuffer(HEADER_BYTES + parts * JOB_WORDS * 8);
+    this.ctl = new Int32Array(this.control, 0, HEADER_BYTES / 4);
+    for (let i = 0; i < parts; i++) this.areas.push(new Float64Array(this.control, HEADER_BYTES + i * JOB_WORDS * 8, JOB_WORDS));
+    this.callerPart = caller && {
+      ctl: this.ctl, words: this.areas[0], word: WORD, parts, spinBarrierMs: SPIN_BARRIER_MS,
+      kernels: KERNEL_NAMES.map((name) => caller[name] as (...args: number[]) => void),
+    };
+    for (let i = 0; i < parts - (caller ? 1 : 0); i++) {
       const slot = new Slot();
       this.slots.push(slot);
-      this.start(slot);
+      this.start(slot, i);
     }
+  }
+
+  /** Workers started (parts − 1 when the calling thread takes a part). */
+  get size(): number {
+    return this.slots.length;
   }
 
   /** Resolves when every worker has instantiated the module. */
@@ -109,83 +174,169 @@ export class Pool {
     await Promise.all(this.slots.map((s) => s.ready));
   }
 
-  /** Runs the phases in order, each split over the workers. */
+  /** Runs the phases in order, each split over the parts: as one job, or several when they do not fit. */
   async run(phases: Phase[]): Promise<void> {
+    const ends = new Array<number>(this.parts).fill(1);
+    let count = 0;
     for (const phase of phases) {
-      await Promise.all(this.slots.map((slot, part) => {
-        const calls: unknown[][] = [];
-        for (const c of phase) {
-          const args = partOf(c, part, this.size);
-          if (args) calls.push([c.kernel, ...args]);
-        }
-        return calls.length ? this.send(slot, calls) : undefined;
+      const parts = this.areas.map((_, i) => phase.flatMap((c) => {
+        const args = partOf(c, i, this.parts);
+        return args ? [[KERNEL_INDEX[c.kernel], args.length, ...args]] : [];
       }));
+      const fits = parts.every((calls, i) => ends[i] + 1 + calls.reduce((sum, a) => sum + a.length, 0) <= JOB_WORDS);
+      if (!fits) {
+        if (count === 0) throw new Error('softmax-ce-wasm: a phase does not fit a job (a bug)');
+        await this.runJob(count);
+        ends.fill(1);
+        count = 0;
+      }
+      parts.forEach((calls, i) => {
+        const area = this.areas[i];
+        area[ends[i]++] = calls.length;
+        for (const a of calls) {
+          area.set(a, ends[i]);
+          ends[i] += a.length;
+        }
+      });
+      count++;
     }
+    if (count) await this.runJob(count);
   }
 
   /** Ends the workers; pending and later calls are rejected. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    Atomics.store(this.ctl, WORD.job, STOP);
+    Atomics.notify(this.ctl, WORD.job);
     for (const slot of this.slots) {
       slot.port.terminate();
       // A call waiting on a worker that is still starting (a replacement) fails too.
       slot.fail(new Error('softmax-ce-wasm: the pool was disposed'));
-      slot.pending?.reject(new Error('softmax-ce-wasm: the pool was disposed'));
-      slot.pending = null;
+    }
+    this.finish(new Error('softmax-ce-wasm: the pool was disposed'));
+  }
+
+  /** @internal For tests: makes worker `index` throw at the start of the next job, as a crash would. */
+  crash(index: number): void {
+    Atomics.store(this.ctl, WORD.crash, this.partIndex(index) + 1);
+  }
+
+  /** The part that worker `slot` runs (the calling thread, when it takes part, runs part 0). */
+  private partIndex(slot: number): number {
+    return this.callerPart ? slot + 1 : slot;
+  }
+
+  private async runJob(phases: number): Promise<void> {
+    if (this.disposed) throw new Error('softmax-ce-wasm: the pool was disposed');
+    if (!this.slots.every((s) => s.started)) await this.ready();
+    // A worker died in the last job: wait until the others have left it.
+    while (!this.slots.every((_, i) => Atomics.load(this.ctl, WORD.last + this.partIndex(i)) === this.lastJob)) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    // dispose() may have run while this waited: its workers are gone and would never answer.
+    if (this.disposed) throw new Error('softmax-ce-wasm: the pool was disposed');
+    for (const area of this.areas) area[0] = phases;
+    const id = this.lastJob = this.lastJob >= 0x7ffffff0 ? 1 : this.lastJob + 1;
+    const done = new Promise<void>((resolve, reject) => {
+      this.current = { id, resolve, reject, endedBeforeMessage: false, failure: null };
+    });
+    for (const slot of this.slots) slot.port.keepAlive(true);
+    Atomics.store(this.ctl, WORD.arrived, 0);
+    Atomics.store(this.ctl, WORD.job, id);
+    // One worker is woken; it wakes the others (src/worker.ts).
+    Atomics.notify(this.ctl, WORD.job, 1);
+    if (this.callerPart) this.runCallerPart(id, phases);
+    return done;
+  }
+
+  /** The calling thread's part of job `id`, then a wait for the other parts. */
+  private runCallerPart(id: number, phases: number): void {
+    const job = this.current!;
+    const ended = runPart(this.callerPart!, id, (message) => { job.failure ??= message; });
+    if (ended !== 'aborted') {
+      const goal = this.parts * phases;
+      let count = Atomics.load(this.ctl, WORD.arrived);
+      while (count < goal) count = waitChange(this.ctl, WORD.arrived, count, SPIN_BARRIER_MS);
+    }
+    // A worker died: its exit event rejects the job.
+    if (Atomics.load(this.ctl, WORD.abort) === id) return;
+    this.ended(job);
+  }
+
+  /** Every part has finished job `job`: it succeeded, or failed with the message (which may still be on its way). */
+  private ended(job: Job): void {
+    if (Atomics.load(this.ctl, WORD.failed) !== job.id) this.finish(null);
+    else if (job.failure !== null) this.finish(new Error(`softmax-ce-wasm: a kernel failed: ${job.failure}`));
+    else job.endedBeforeMessage = true;
+  }
+
+  /** Settles the job in flight, if any. */
+  private finish(error: Error | null): void {
+    const job = this.current;
+    if (!job) return;
+    this.current = null;
+    for (const slot of this.slots) slot.port.keepAlive(false);
+    if (error) job.reject(error);
+    else job.resolve();
+  }
+
+  private onMessage(m: Message): void {
+    const job = this.current;
+    if (m.type === 'ready' || !job || m.job !== job.id) return;
+    if (m.type === 'done') this.ended(job);
+    else {
+      job.failure ??= m.message;
+      if (job.endedBeforeMessage) this.ended(job);
     }
   }
 
-  /** @internal For tests: makes worker `index` throw, as a crash would. */
-  crash(index: number): void {
-    this.slots[index].port.post({ type: 'crash' });
-  }
-
-  private start(slot: Slot): void {
-    let ready: () => void, fail: (e: Error) => void, started = false;
+  private start(slot: Slot, index: number): void {
+    let ready: () => void, fail: (e: Error) => void;
+    slot.started = false;
     slot.ready = new Promise<void>((resolve, reject) => { ready = resolve; fail = reject; });
     slot.ready.catch(() => undefined);
     slot.fail = (e) => fail(e);
+    // A new worker has left every job so far; it waits for the next one.
+    const seen = this.lastJob;
+    Atomics.store(this.ctl, WORD.last + this.partIndex(index), seen);
     slot.port = this.spawn(
       (m) => {
         if (m.type === 'ready') {
-          // Referenced while it starts and while it has work, so that a Node process
-          // neither exits under a pending call nor waits on an idle pool.
-          if (!slot.pending) slot.port.keepAlive(false);
-          started = true;
+          // Referenced only while a job runs, so that a Node process neither exits under a
+          // pending call nor waits on an idle pool.
+          if (!this.current) slot.port.keepAlive(false);
+          slot.started = true;
           ready();
         }
-        else if (slot.pending && m.id === slot.pending.id) {
-          const p = slot.pending;
-          slot.pending = null;
-          slot.port.keepAlive(false);
-          if (m.type === 'done') p.resolve();
-          else p.reject(new Error(`softmax-ce-wasm: a worker failed: ${m.message}`));
-        }
+        this.onMessage(m);
       },
       (error) => {
-        // A dead worker fails its pending call; a new one takes its place for the next.
-        const p = slot.pending;
-        slot.pending = null;
-        p?.reject(new Error(`softmax-ce-wasm: a worker died (${error.message}); it was replaced, the call can be retried`));
-        // One that dies before it is ready would die again: fail, rather than respawn forever.
-        if (!started) fail(new Error(`softmax-ce-wasm: a worker failed to start: ${error.message}`));
-        else if (!this.disposed) this.start(slot);
+        if (!slot.started) {
+          // One that dies before it is ready would die again: fail, rather than respawn forever.
+          fail(new Error(`softmax-ce-wasm: a worker failed to start: ${error.message}`));
+          return;
+        }
+        if (this.disposed) return;
+        if (Atomics.load(this.ctl, WORD.crash) === this.partIndex(index) + 1) Atomics.store(this.ctl, WORD.crash, 0);
+        // The other parts leave the job at their next barrier (a worker that throws lifts
+        // the count itself; this covers one that ended otherwise); the call fails, and a
+        // new worker takes this one's place for the next.
+        if (this.current) {
+          Atomics.store(this.ctl, WORD.abort, this.current.id);
+          Atomics.add(this.ctl, WORD.arrived, ABORTED);
+          Atomics.notify(this.ctl, WORD.arrived);
+          this.finish(new Error(`softmax-ce-wasm: a worker died (${error.message}); it was replaced, the call can be retried`));
+        }
+        this.start(slot, index);
       },
     );
-    slot.port.post({ type: 'init', module: this.module, memory: this.memory });
-  }
-
-  private async send(slot: Slot, calls: unknown[][]): Promise<void> {
-    if (this.disposed) throw new Error('softmax-ce-wasm: the pool was disposed');
-    await slot.ready;
-    // dispose() may have run while this waited: its workers are gone and would never answer.
-    if (this.disposed) throw new Error('softmax-ce-wasm: the pool was disposed');
-    return new Promise<void>((resolve, reject) => {
-      const id = this.nextId++;
-      slot.pending = { id, resolve, reject };
-      slot.port.keepAlive(true);
-      slot.port.post({ type: 'run', id, calls });
-    });
+    const init: WorkerInit = {
+      type: 'init', module: this.module, memory: this.memory, control: this.control, kernels: KERNEL_NAMES,
+      word: WORD, stop: STOP, aborted: ABORTED, index: this.partIndex(index), parts: this.parts,
+      postDone: !this.callerPart, jobOffset: HEADER_BYTES, jobWords: JOB_WORDS, seen,
+      spinBarrierMs: SPIN_BARRIER_MS, spinJobMs: SPIN_JOB_MS,
+    };
+    slot.port.post(init);
   }
 }

@@ -104,37 +104,3 @@ export async function instantiateShared(name: BuildName, memory: WebAssembly.Mem
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   return { module, kernels: { ...(instance.exports as unknown as KernelExports), memory } };
 }
-
-/**
- * The worker's program, a classic script for Node's worker_threads (eval) and for Web
- * Workers (from a Blob URL), so no worker file has to be found next to the bundle. It
- * instantiates the module over the shared memory and runs lists of kernel calls.
- */
-const WORKER_BODY = `
-function serve(post, listen) {
-  let kernels = null;
-  listen(function (msg) {
-    if (msg.type === 'init') {
-      kernels = new WebAssembly.Instance(msg.module, { env: { memory: msg.memory } }).exports;
-      post({ type: 'ready' });
-    } else if (msg.type === 'run') {
-      try {
-        for (const c of msg.calls) kernels[c[0]].apply(null, c.slice(1));
-        post({ type: 'done', id: msg.id });
-      } catch (e) {
-        post({ type: 'failed', id: msg.id, message: String((e && e.message) || e) });
-      }
-    } else if (msg.type === 'crash') {
-      throw new Error('worker crashed on request');
-    }
-  });
-}`;
-
-export const WORKER_SOURCE = {
-  node: `${WORKER_BODY}
-// getBuiltinModule, not require: the worker may run as ESM (node --input-type=module).
-const { parentPort } = process.getBuiltinModule('node:worker_threads');
-serve((m) => parentPort.postMessage(m), (f) => parentPort.on('message', f));`,
-  browser: `${WORKER_BODY}
-serve((m) => self.postMessage(m), (f) => { self.onmessage = (e) => f(e.data); });`,
-};

@@ -1,37 +1,54 @@
 /**
- * The worker pool: every public function gives bitwise the same results for 1, 2, 3 and
- * 4 threads as the single-thread API (each output element is computed by one worker in
- * an order that does not depend on the split), a dead worker fails only its pending call
- * and is replaced, dispose() ends the workers, and a Node process exits by itself.
+ * The thread pool: every public function gives bitwise the same results for 1, 2, 3 and
+ * 4 threads as the single-thread API (each output element is computed by one thread in
+ * an order that does not depend on the split), with the calling thread computing a share
+ * (Node's default) and without; a run of more phases than one job holds; a kernel that
+ * fails and a worker that dies fail only the pending call (a dead worker is replaced);
+ * dispose() ends the workers; and a Node process exits by itself.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { init, type SoftmaxCE, type SoftmaxCEThreaded } from '../src/index.js';
+import { call } from '../src/calls.js';
 import { randomFloat32, randomLabels, randomProbs, rng } from './helpers.js';
 
 let single: SoftmaxCE;
-const pools = new Map<number, SoftmaxCEThreaded>();
+const MODES = [true, false] as const;
+/** Pools by `${threads} ${callerComputes}`. */
+const pools = new Map<string, { threads: number; callerComputes: boolean; p: SoftmaxCEThreaded }>();
 beforeAll(async () => {
   single = await init({ build: 'simd' });
-  for (const t of [1, 2, 3, 4]) pools.set(t, await init({ build: 'simd', threads: t }));
+  for (const callerComputes of MODES) {
+    for (const threads of [1, 2, 3, 4]) {
+      pools.set(`${threads} ${callerComputes}`, { threads, callerComputes, p: await init({ build: 'simd', threads, callerComputes }) });
+    }
+  }
 });
 afterAll(() => {
-  for (const p of pools.values()) p.dispose();
+  for (const { p } of pools.values()) p.dispose();
 });
 
 const bits = (a: ArrayLike<number> | number | undefined) =>
   a === undefined ? undefined : typeof a === 'number' ? [a] : Array.from(a, (v) => (Number.isNaN(v) ? 'NaN' : v));
 
-// Shapes that split unevenly over 2, 3 and 4 workers and over the 4-row split unit.
+// Shapes that split unevenly over 2, 3 and 4 threads and over the 4-row split unit.
 const SHAPES: [number, number, number][] = [[1, 3, 2], [5, 7, 3], [13, 17, 29], [37, 50, 101], [67, 33, 9]];
 
 describe('threads', () => {
-  it('reports its thread count', () => {
-    for (const [t, p] of pools) {
-      expect(p.info.threads).toBe(t);
-      expect(p.info.threadsNote).toBeUndefined();
+  it('reports its thread count and workers (threads − 1 when the calling thread computes)', () => {
+    for (const { threads, callerComputes, p } of pools.values()) {
+      expect([p.info.threads, p.info.workers, p.info.threadsNote]).toEqual([threads, callerComputes ? threads - 1 : threads, undefined]);
+      expect(p.workers!.size).toBe(p.info.workers);
     }
+    expect(single.info.workers).toBe(0);
+  });
+
+  it('computes a share on the calling thread by default in Node', async () => {
+    const p = await init({ threads: 2 });
+    expect(p.info.workers).toBe(1);
+    p.dispose();
+    await expect(init({ threads: 2, callerComputes: 'yes' as never })).rejects.toThrow(/callerComputes must be a boolean, got "yes"/);
   });
 
   for (const [n, d, c] of SHAPES) {
@@ -49,8 +66,7 @@ describe('threads', () => {
         lce: single.linearCrossEntropy({ x, w, b, target: labels, n, d, c, weight }),
         chunked: single.linearCrossEntropy({ x, w, b, target: probs, n, d, c, chunk: { rows: 6 } }),
       };
-      for (const [t, p] of pools) {
-        const label = `${t} threads`;
+      for (const [label, { p }] of pools) {
         expect(bits(await p.linear({ x, w, b, n, d, c })), label).toEqual(bits(want.linear));
         expect(bits(await p.softmax(logits, n, c)), label).toEqual(bits(want.softmax));
         expect(bits(await p.logSoftmax(logits, n, c)), label).toEqual(bits(want.logSoftmax));
@@ -73,26 +89,51 @@ describe('threads', () => {
   }
 
   it('rejects bad input with the same errors, as a rejected Promise, and goes on', async () => {
-    const p = pools.get(2)!;
+    const p = pools.get('2 true')!.p;
     await expect(p.crossEntropy({ logits: new Float32Array(3), target: new Int32Array([5]), n: 1, c: 3 })).rejects.toThrow(/target\[0\] = 5/);
     const out = await p.softmax(new Float32Array([3, 1, -1]), 1, 3);
     expect(out[0]).toBeCloseTo(0.86681333, 7);
     await expect(init({ threads: 0 })).rejects.toThrow(/threads must be 'auto' or an integer/);
   });
 
-  it('a worker that dies fails its pending call; the pool replaces it', async () => {
-    const p = await init({ build: 'simd', threads: 2 });
-    const [n, d, c] = [16, 8, 8], r = rng(2);
-    const args = { x: randomFloat32(r, n * d), w: randomFloat32(r, c * d), target: randomLabels(r, n, c), n, d, c };
-    p.workers!.crash(1);
-    await expect(p.linearCrossEntropy(args)).rejects.toThrow(/worker died.*replaced/);
-    const again = await p.linearCrossEntropy(args);
-    expect(bits(again.dw)).toEqual(bits(single.linearCrossEntropy(args).dw));
-    p.dispose();
-    await expect(p.linear(args)).rejects.toThrow(/disposed/);
+  for (const callerComputes of MODES) {
+    it(`a worker that dies fails its pending call; the pool replaces it (callerComputes: ${callerComputes})`, async () => {
+      const p = await init({ build: 'simd', threads: 3, callerComputes });
+      const [n, d, c] = [16, 8, 8], r = rng(2);
+      const args = { x: randomFloat32(r, n * d), w: randomFloat32(r, c * d), target: randomLabels(r, n, c), n, d, c };
+      for (const worker of [0, p.workers!.size - 1]) {
+        p.workers!.crash(worker);
+        await expect(p.linearCrossEntropy(args)).rejects.toThrow(/worker died.*replaced/);
+        const again = await p.linearCrossEntropy(args);
+        expect(bits(again.dw)).toEqual(bits(single.linearCrossEntropy(args).dw));
+      }
+      p.dispose();
+      await expect(p.linear(args)).rejects.toThrow(/disposed/);
+    });
+
+    it(`a kernel that traps fails its call with the engine's message, and the next call is right (callerComputes: ${callerComputes})`, async () => {
+      const p = await init({ build: 'simd', threads: 2, callerComputes });
+      // Not reachable through the API (it checks sizes): a softmax over rows far past the memory's end.
+      const bad = call('softmax_rows_f32', [0, 1 << 20, 0, 1 << 20, 1 << 20, 0, 2000], 5);
+      await expect(p.workers!.run([[bad]])).rejects.toThrow(/a kernel failed: .*out of bounds/);
+      const logits = randomFloat32(rng(3), 9 * 5, 4);
+      expect(bits(await p.softmax(logits, 9, 5))).toEqual(bits(single.softmax(logits, 9, 5)));
+      p.dispose();
+    });
+  }
+
+  it('a run of more phases than one job holds goes as several jobs, with the same results', async () => {
+    // chunk: { rows: 1 } makes 3 phases per row: 600 phases, more than one job area holds (4 jobs with 3 threads).
+    const [n, d, c] = [200, 12, 40], r = rng(4);
+    const args = { x: randomFloat32(r, n * d), w: randomFloat32(r, c * d), b: randomFloat32(r, c), target: randomLabels(r, n, c), n, d, c, chunk: { rows: 1 } };
+    const want = single.linearCrossEntropy(args);
+    for (const callerComputes of MODES) {
+      const got = await pools.get(`3 ${callerComputes}`)!.p.linearCrossEntropy(args);
+      for (const g of ['loss', 'dx', 'dw', 'db'] as const) expect(bits(got[g]), `${callerComputes} ${g}`).toEqual(bits(want[g]));
+    }
   });
 
-  it("threads: 'auto' uses one worker per core", async () => {
+  it("threads: 'auto' uses one thread per core", async () => {
     const p = await init({ threads: 'auto' });
     expect(p.info.threads).toBeGreaterThanOrEqual(1);
     p.dispose();
