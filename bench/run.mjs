@@ -4,7 +4,7 @@
 //            peak; one table on stdout, JSON + table + SVG chart in bench/results/latest.*
 //   vocab    large vocabularies: unfused against chunked, time, WebAssembly memory, peak RSS
 //            (bench/vocab.mjs → bench/results/vocab.*)
-//   threads  the thread pool, 1 worker against 2, dispatch cost, tfjs-wasm threads in Node
+//   threads  the thread pool, 1 thread against 2, dispatch cost, tfjs-wasm threads in Node
 //            (bench/threads.mjs → bench/results/threads.*)
 //
 //   npm run bench                        full run, every section: main about 5 min on the 2-core dev

@@ -1,7 +1,9 @@
-// Bench section "threads": one training step on the thread pool, 1 worker against 2.
-//   ours · sync        init(): SoftmaxCE, kernels on the calling thread (the baseline)
-//   ours · 1 worker    init({ threads: 1 }): SoftmaxCEThreaded, a pool of one worker
-//   ours · 2 workers   init({ threads: 2 })
+// Bench section "threads": one training step on 1 thread against 2.
+//   ours · sync                 init(): SoftmaxCE, kernels on the calling thread (the baseline)
+//   ours · threads: 1 | 2       init({ threads }): SoftmaxCEThreaded, Node's default: the calling
+//                               thread computes a share, so 2 threads = it + 1 worker
+//   ours · 1 | 2 workers        init({ threads, callerComputes: false }): workers only, the
+//                               calling thread waits (what a browser page gets)
 //   (each with arrays in and out, and with resident tensors, which take the copies — done on
 //   the calling thread, serially — out of the step)
 //   tfjs-wasm · XNNPACK with setThreadsCount(2): what it runs on in Node (tf.getThreadsCount())
@@ -11,8 +13,7 @@
 //   npm run bench -- --section threads --quick  shorter time boxes
 //
 // Also measured: the pool's dispatch cost (tiny calls through the pool against the same
-// call on the calling thread, per phase: a step is 2 phases, forward and backward, per
-// row block), and the machine's ceiling for 2 threads right now: two independent
+// call on the calling thread), and the machine's ceiling for 2 threads right now: two independent
 // single-thread steps on two worker threads at once against one alone (on a shared
 // machine another process's load takes cores too, and no pool can scale past that).
 // Timing: medians of interleaved runs after warm-up (bench/measure.mjs; a Promise is timed
@@ -42,14 +43,19 @@ const LABELS = {
   'tfjs-wasm-xnn': 'tfjs-wasm · XNNPACK, setThreadsCount(2)',
 };
 
-const OURS = [
-  { id: 'sync', label: 'ours · sync (calling thread)', instance: 'sync', threads: 1 },
-  { id: 'pool1', label: 'ours · pool, 1 worker', instance: 'pool1', threads: 1 },
-  { id: 'pool2', label: 'ours · pool, 2 workers', instance: 'pool2', threads: 2 },
-  { id: 'sync-resident', label: 'ours · sync · resident', instance: 'sync', threads: 1, resident: true },
-  { id: 'pool1-resident', label: 'ours · pool, 1 worker · resident', instance: 'pool1', threads: 1, resident: true },
-  { id: 'pool2-resident', label: 'ours · pool, 2 workers · resident', instance: 'pool2', threads: 2, resident: true },
-];
+/** Our instances: init() options, and the row label. */
+const INSTANCES = {
+  sync: { options: {}, label: 'ours · sync (calling thread)', threads: 1 },
+  t1: { options: { threads: 1 }, label: 'ours · threads: 1 (calling thread)', threads: 1 },
+  t2: { options: { threads: 2 }, label: 'ours · threads: 2 (calling thread + 1 worker)', threads: 2 },
+  w1: { options: { threads: 1, callerComputes: false }, label: 'ours · 1 worker (callerComputes: false)', threads: 1 },
+  w2: { options: { threads: 2, callerComputes: false }, label: 'ours · 2 workers (callerComputes: false)', threads: 2 },
+};
+const OURS = [false, true].flatMap((resident) => Object.entries(INSTANCES).map(([instance, { label, threads }]) => ({
+  id: resident ? `${instance}-resident` : instance, label: resident ? `${label} · resident` : label, instance, threads, resident,
+})));
+/** 2T ÷ 1T pairs: the row with 2 threads, and its 1-thread twin. */
+const TWIN = { t2: 't1', w2: 'w1', 't2-resident': 't1-resident', 'w2-resident': 'w1-resident', 'ceiling-two': 'ceiling-one' };
 
 /** Step of one of our configurations: arrays, or resident x, W, b and `out` gradients. */
 function oursStep(sce, cfg, { n, d, c }, { x, w, b, target }) {
@@ -89,9 +95,10 @@ export async function threads({ quick = false, save = !quick } = {}) {
   const log = (s) => process.stderr.write(s + '\n');
   const loadStart = os.loadavg();
   const lib = await importLibrary();
-  const instances = { sync: await lib.init(), pool1: await lib.init({ threads: 1 }), pool2: await lib.init({ threads: 2 }) };
+  const instances = {};
+  for (const [k, { options }] of Object.entries(INSTANCES)) instances[k] = await lib.init(options);
   for (const [k, sce] of Object.entries(instances)) {
-    log(`bench threads: ${k}: ${sce.info.build}, ${sce.info.threads} thread(s)${sce.info.threadsNote ? ` (${sce.info.threadsNote})` : ''}`);
+    log(`bench threads: ${k}: ${sce.info.build}, ${sce.info.threads} thread(s), ${sce.info.workers} worker(s)${sce.info.threadsNote ? ` (${sce.info.threadsNote})` : ''}`);
   }
   const ctx = {};
   await loadTf(ctx, { threads: 2 });
@@ -130,12 +137,13 @@ export async function threads({ quick = false, save = !quick } = {}) {
           shape: shape.id, n: shape.n, d: shape.d, c: shape.c, id, label: label(id),
           threads: cfg ? cfg.threads : id === 'tfjs-wasm-xnn' ? tfjsThreads : perRun,
           pool: cfg ? cfg.instance !== 'sync' : null, resident: Boolean(cfg?.resident), ceiling: id.startsWith('ceiling'),
+          workers: cfg ? instances[cfg.instance].info.workers : null,
           medianMs: r.medianMs, minMs: r.minMs, gflops: r.medianMs ? (perRun * flops) / (r.medianMs * 1e6) : null,
           coresUsed: m.wallMs ? m.cpuMs / m.wallMs : null, cpuMsPerRun: m.runs ? m.cpuMs / m.runs : null,
           samples: r.samples, warmups: r.warmups, stop: r.stop,
         });
       }
-      for (const id of ['pool1', 'pool2']) {
+      for (const id of ['t1', 't2', 'w1', 'w2']) {
         const same = firsts.get(id) && firsts.get('sync') ? bitwiseEqual(firsts.get(id), firsts.get('sync')) : null;
         equality.push({ shape: shape.id, a: id, b: 'sync', bitwiseEqual: same });
         if (same === false) log(`bench threads: WARNING ${id} differs from sync on ${shape.id}`);
@@ -150,14 +158,14 @@ export async function threads({ quick = false, save = !quick } = {}) {
 
   log('bench threads: dispatch cost (tiny calls)…');
   const dispatch = await measureDispatch(instances, quick);
-  for (const d of dispatch) log(`  ${d.call.padEnd(36)} sync ${d.syncUs.toFixed(1)} µs, 1 worker ${d.pool1Us.toFixed(1)} µs, 2 workers ${d.pool2Us.toFixed(1)} µs`);
+  for (const d of dispatch) log(`  ${d.call.padEnd(36)} ${Object.entries(d.us).map(([k, v]) => `${k} ${v.toFixed(1)} µs`).join(', ')}`);
 
   log('bench threads: tfjs-wasm with its threaded binary forced, in a child process…');
   const tfjsForced = await tfjsForcedThreads();
   log(`  ${tfjsForced.runs ? 'runs' : 'does not run'}: ${tfjsForced.summary}`);
 
   const meta = await stamp({ instance: instances.sync, builds: [instances.sync.info.build], loadStart, quick });
-  meta.threads = { sync: 1, pool1: instances.pool1.info.threads, pool2: instances.pool2.info.threads, notes: Object.fromEntries(
+  meta.threads = { ...Object.fromEntries(Object.entries(instances).map(([k, s]) => [k, { threads: s.info.threads, workers: s.info.workers }])), notes: Object.fromEntries(
     Object.entries(instances).filter(([, s]) => s.info.threadsNote).map(([k, s]) => [k, s.info.threadsNote])) };
   for (const sce of Object.values(instances)) sce.dispose?.();
   const out = {
@@ -178,53 +186,54 @@ export function speedups(results, shape) {
   const t = (id) => results.cells.find((c) => c.shape === shape.id && c.id === id)?.medianMs;
   const r = (a, b) => (t(a) && t(b) ? t(a) / t(b) : null);
   const tiny = results.dispatch.find((d) => d.id === 'step');
-  // dispatch of one step ≈ (2-worker tiny step − same on the calling thread), per phase × the step's phases (2 per block; these shapes: 1 block)
-  const dispatchMs = tiny ? (tiny.pool2Us - tiny.syncUs) / 1000 : null;
-  return {
+  // what a call through the pool costs beyond the kernels (2 threads): the tiny step − the same on the calling thread
+  const dispatchMs = tiny ? (tiny.us.t2 - tiny.us.sync) / 1000 : null;
+  // An estimate, not a measurement: what 2 free cores could give if the kernels split
+  // perfectly and all else in the 1-thread step stayed serial (copies in and out on the
+  // calling thread, dispatch, JS): kernels ≈ the sync resident step.
+  const bound = (one) => (t(one) && t('sync-resident') ? t(one) / Math.max(t(one) - t('sync-resident') / 2, t(one) / 2) : null);
+  const out = {
     shape: shape.id,
-    arrays: r('pool1', 'pool2'), resident: r('pool1-resident', 'pool2-resident'),
-    vsSyncArrays: r('sync', 'pool2'), vsSyncResident: r('sync-resident', 'pool2-resident'),
-    poolOverhead1: r('pool1', 'sync'),
+    // Node's default (the calling thread computes a share) and workers only
+    arrays: r('t1', 't2'), resident: r('t1-resident', 't2-resident'),
+    workersArrays: r('w1', 'w2'), workersResident: r('w1-resident', 'w2-resident'),
+    vsSyncArrays: r('sync', 't2'), vsSyncResident: r('sync-resident', 't2-resident'),
+    overhead1: r('t1', 'sync'), workersOverhead1: r('w1', 'sync'),
     // what two threads can get now: 2 whole steps at once vs 1 (see ceilingWorkers)
     ceiling: t('ceiling-one') && t('ceiling-two') ? (2 * t('ceiling-one')) / t('ceiling-two') : null,
-    coresPool2: results.cells.find((c) => c.shape === shape.id && c.id === 'pool2')?.coresUsed ?? null,
+    coresT2: results.cells.find((c) => c.shape === shape.id && c.id === 't2')?.coresUsed ?? null,
     coresCeiling: results.cells.find((c) => c.shape === shape.id && c.id === 'ceiling-two')?.coresUsed ?? null,
-    dispatchShare: dispatchMs != null && t('pool2') ? dispatchMs / t('pool2') : null,
-    // An estimate, not a measurement: what 2 free cores could give if the kernels split
-    // perfectly and all else in the 1-worker step stayed serial (copies in and out on the
-    // calling thread, dispatch, JS): kernels ≈ the sync resident step.
+    dispatchShare: dispatchMs != null && t('t2') ? dispatchMs / t('t2') : null,
     copyMs: t('sync') && t('sync-resident') ? Math.max(0, t('sync') - t('sync-resident')) : null,
-    boundArrays: t('pool1') && t('sync-resident') ? t('pool1') / Math.max(t('pool1') - t('sync-resident') / 2, t('pool1') / 2) : null,
-    boundResident: t('pool1-resident') && t('sync-resident')
-      ? t('pool1-resident') / Math.max(t('pool1-resident') - t('sync-resident') / 2, t('pool1-resident') / 2) : null,
-    met: r('pool1', 'pool2') != null ? r('pool1', 'pool2') >= TARGET_SPEEDUP : null,
+    boundArrays: bound('t1'), boundResident: bound('t1-resident'),
   };
+  out.metArrays = out.arrays != null ? out.arrays >= TARGET_SPEEDUP : null;
+  out.metResident = out.resident != null ? out.resident >= TARGET_SPEEDUP : null;
+  return out;
 }
 
 /**
- * Tiny calls, where the kernels take almost nothing: the rest is the cost of a call and,
- * for the pool, of its messages. A step is 2 phases (forward; backward), softmax 1; with
- * 8 rows and 8 classes both workers get a part of every phase.
+ * Tiny calls, where the kernels take almost nothing: the rest is the cost of a call —
+ * Promise and queue, and for the pool its job (control block, wake-ups, barrier). A step is
+ * 3 phases here (forward; loss rows; backward), softmax 1; with 8 rows and 8 classes
+ * each of 2 threads gets a part of every phase.
  */
 async function measureDispatch(instances, quick) {
   const shape = { n: 8, d: 4, c: 8 };
   const data = makeData(shape);
   const logits = new Float32Array(8 * 8).fill(0.5);
   const calls = [
-    { id: 'step', call: `linearCrossEntropy ${shape.n}×${shape.d}×${shape.c}`, phases: 2, run: (sce) => () => sce.linearCrossEntropy({ ...data, ...shape }) },
-    { id: 'softmax', call: 'softmax 8×8', phases: 1, run: (sce) => () => sce.softmax(logits, 8, 8) },
+    { id: 'step', call: `linearCrossEntropy ${shape.n}×${shape.d}×${shape.c}`, run: (sce) => () => sce.linearCrossEntropy({ ...data, ...shape }) },
+    { id: 'softmax', call: 'softmax 8×8', run: (sce) => () => sce.softmax(logits, 8, 8) },
   ];
   const t = quick ? { warmMs: 100, minSamples: 100, minMs: 300, maxSamples: 2000, budgetMs: 2000 }
     : { warmMs: 200, minSamples: 300, minMs: 1000, maxSamples: 5000, budgetMs: 4000 };
   const out = [];
   for (const c of calls) {
     const r = await timeCells(Object.entries(instances).map(([k, sce]) => ({ key: k, run: c.run(sce) })), t);
-    const us = (k) => r.get(k).medianMs * 1000;
-    out.push({
-      id: c.id, call: c.call, phases: c.phases, syncUs: us('sync'), pool1Us: us('pool1'), pool2Us: us('pool2'),
-      perPhasePool1Us: (us('pool1') - us('sync')) / c.phases, perPhasePool2Us: (us('pool2') - us('sync')) / c.phases,
-      samples: { sync: r.get('sync').samples.length, pool1: r.get('pool1').samples.length, pool2: r.get('pool2').samples.length },
-    });
+    const us = Object.fromEntries(Object.keys(instances).map((k) => [k, r.get(k).medianMs * 1000]));
+    const samples = Object.fromEntries(Object.keys(instances).map((k) => [k, r.get(k).samples.length]));
+    out.push({ id: c.id, call: c.call, us, samples });
   }
   return out;
 }
@@ -361,7 +370,7 @@ export function threadsTable(results) {
     const t = (id) => cells.find((c) => c.shape === shape.id && c.id === id)?.medianMs;
     let first = true;
     for (const cell of cells.filter((c) => c.shape === shape.id)) {
-      const one = { pool2: t('pool1'), 'pool2-resident': t('pool1-resident'), 'ceiling-two': t('ceiling-one') }[cell.id];
+      const one = TWIN[cell.id] ? t(TWIN[cell.id]) : null;
       // the ceiling runs 2 steps in its time: its speed-up is 2 × t(one) ÷ t(two)
       const speedup = one && cell.medianMs ? (cell.id === 'ceiling-two' ? 2 : 1) * one / cell.medianMs : null;
       const sync = cell.resident ? t('sync-resident') : t('sync');
@@ -383,38 +392,44 @@ export function threadsTable(results) {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r) => '| ' + r.map((v, i) => (right.has(i) ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join(' | ') + ' |';
   const rule = '|' + widths.map((w, i) => (right.has(i) ? '-'.repeat(w + 1) + ':' : '-'.repeat(w + 2))).join('|') + '|';
-  const dHead = ['tiny call', 'phases', 'sync µs', 'pool, 1 worker µs', 'pool, 2 workers µs', 'pool cost per phase µs (1 / 2 workers)'];
-  const dRows = dispatch.map((d) => [d.call, String(d.phases), sig(d.syncUs), sig(d.pool1Us), sig(d.pool2Us), `${sig(d.perPhasePool1Us)} / ${sig(d.perPhasePool2Us)}`]);
+  const keys = Object.keys(INSTANCES);
+  const dHead = ['tiny call', ...keys.map((k) => `${k} µs`), 'cost per call µs (t1 / t2 / w1 / w2)'];
+  const dRows = dispatch.map((d) => [d.call, ...keys.map((k) => sig(d.us[k])),
+    ['t1', 't2', 'w1', 'w2'].map((k) => sig(d.us[k] - d.us.sync)).join(' / ')]);
   const dw = dHead.map((h, i) => Math.max(h.length, ...dRows.map((r) => r[i].length)));
   const dLine = (r) => '| ' + r.map((v, i) => (i ? v.padStart(dw[i]) : v.padEnd(dw[i]))).join(' | ') + ' |';
   const dRule = '|' + dw.map((w, i) => (i ? '-'.repeat(w + 1) + ':' : '-'.repeat(w + 2))).join('|') + '|';
   const allEqual = bitwise.every((b) => b.bitwiseEqual);
   const forced = tfjs.forcedThreadedBinary;
+  const verdict = (s) => (s.metResident && s.metArrays ? ' — target met'
+    : s.metResident ? ' — target met resident' : s.ceiling != null && s.ceiling < TARGET_SPEEDUP ? ' — target not reachable at this load' : ' — below target');
   return [
     `softmax-ce-wasm ${meta.version} (${meta.commit}, build/index.js ${meta.library.sha256}${meta.library.rebuiltDuringRun ? ', rebuilt during the run: this run used its copy from the start' : ''}) — ` +
       `${meta.cpu}, ${meta.cores} cores, Node ${meta.node}, tfjs ${meta.tfjs.core}, build ${meta.defaultBuild}, ${meta.date}${meta.quick ? ', QUICK run' : ''}; ` +
       `load average ${meta.loadAverage.start[0].toFixed(1)} → ${meta.loadAverage.end[0].toFixed(1)}`,
-    `Threads: one training step (linear + CE + dx, dW, db; 6·N·D·C flops). sync = \`init()\` (SoftmaxCE, kernels on the calling thread); ` +
-      `pool = \`init({ threads })\` (SoftmaxCEThreaded: Promises, kernels on worker_threads over shared memory, every kernel split by output rows). ` +
+    `Threads: one training step (linear + CE + dx, dW, db; 6·N·D·C flops). sync = \`init()\` (SoftmaxCE, kernels on the calling thread). ` +
+      `threads: n = \`init({ threads: n })\` (SoftmaxCEThreaded, Promises; Node's default: the calling thread computes one share, n − 1 worker_threads the others, over shared memory, every kernel split by output rows or columns). ` +
+      `n workers = \`init({ threads: n, callerComputes: false })\`: workers compute, the calling thread only waits (what a browser page gets). ` +
       `Arrays in and out unless "resident" (x, W, b resident tensors, gradients into \`out\` tensors: no copies on the calling thread). ` +
       `Ceiling rows: two worker threads with their own single-thread instances run whole steps, no split — one alone, then both at once (two steps per run).`,
     '',
     line(head), rule, ...rows.map(line),
     '',
     `Medians of interleaved runs after warm-up (all rows of a shape share the same load). cores used = CPU time of the process (every thread) ÷ wall time over the row's runs: ` +
-      `1 = one core busy; 2 workers can show up to 2. CPU ms/run = that CPU time per run (warm-ups included): the work a step costs, whatever the cores. 2T ÷ 1T = pool of 1 worker ÷ pool of 2 (target ≥ ${TARGET_SPEEDUP}×); on the ceiling row, 2 × t(1 step alone) ÷ t(2 at once): ` +
+      `1 = one core busy; 2 threads can show up to 2. CPU ms/run = that CPU time per run (warm-ups included): the work a step costs, whatever the cores. ` +
+      `2T ÷ 1T = the 1-thread twin ÷ the row (threads: 1 ÷ threads: 2; 1 worker ÷ 2 workers; target ≥ ${TARGET_SPEEDUP}×); on the ceiling row, 2 × t(1 step alone) ÷ t(2 at once): ` +
       `the most any 2-thread split could gain under the load of that moment. vs sync = the sync twin's time ÷ the row's. ` +
-      `Pool results bitwise equal to sync: ${allEqual ? 'yes, on every shape' : bitwise.filter((b) => !b.bitwiseEqual).map((b) => `${b.a} on ${b.shape}: NO`).join(', ')}.`,
-    `Speed-up 2T ÷ 1T (arrays; resident) against the ceiling: ` + sp.map((s) => `${s.shape} ${sig(s.arrays)}×; ${sig(s.resident)}× of ${sig(s.ceiling)}×` +
-      (s.met ? ' — target met' : s.ceiling != null && s.ceiling < TARGET_SPEEDUP ? ' — target not reachable at this load' : ' — below target')).join(' · ') + '.',
-    `Estimated 2T ÷ 1T on two free cores (Amdahl: the kernels ≈ the sync resident step, split perfectly; everything else in the 1-worker step — ` +
+      `Results bitwise equal to sync: ${allEqual ? 'yes, every configuration on every shape' : bitwise.filter((b) => !b.bitwiseEqual).map((b) => `${b.a} on ${b.shape}: NO`).join(', ')}.`,
+    `Speed-up 2T ÷ 1T, threads: 2 ÷ threads: 1 (arrays; resident) [workers only] against the ceiling: ` + sp.map((s) =>
+      `${s.shape} ${sig(s.arrays)}×; ${sig(s.resident)}× [${sig(s.workersArrays)}×; ${sig(s.workersResident)}×] of ${sig(s.ceiling)}×${verdict(s)}`).join(' · ') + '.',
+    `Estimated 2T ÷ 1T on two free cores (Amdahl: the kernels ≈ the sync resident step, split perfectly; everything else in the 1-thread step — ` +
       `copies in and out on the calling thread (≈ sync − sync resident), dispatch, JS — serial): ` +
       sp.map((s) => `${s.shape} ${sig(s.boundArrays)}× with arrays (copies ${sig(s.copyMs)} ms), ${sig(s.boundResident)}× resident`).join(' · ') + '.',
     '',
     dLine(dHead), dRule, ...dRows.map(dLine),
     '',
-    `Dispatch: a call's pool cost = the tiny call through the pool − the same call on the calling thread (Promise, queue, one message to each worker per phase and back). ` +
-      `A step is 2 phases per row block (forward: gemm + loss rows; backward: dx, dW, db), so the 2-worker step carries about ` +
+    `Dispatch: a call's cost = the tiny call − the same call on the sync instance (Promise, queue; with workers, the job: control block, wake-ups, a barrier per phase, one message back when the calling thread does not compute). ` +
+      `On the steps above, threads: 2 carries about ` +
       sp.map((s) => `${s.dispatchShare != null ? sig(100 * s.dispatchShare, 2) : '–'} % at ${s.shape}`).join(', ') + ' of dispatch.',
     `tfjs-wasm: \`setThreadsCount(2)\` before \`setBackend('wasm')\` in Node gives getThreadsCount() = ${tfjs.getThreadsCount} ` +
       `(WASM_HAS_MULTITHREAD_SUPPORT = ${tfjs.WASM_HAS_MULTITHREAD_SUPPORT}: tfjs sets it false whenever IS_NODE, tfjs issue 3830), so it loads the single-thread SIMD binary; ` +

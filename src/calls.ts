@@ -1,9 +1,10 @@
 /**
  * Kernel calls as data. A method of the API turns its arguments into phases: each
- * phase is a list of kernel calls over ranges of output rows that may be split among
- * workers (every output element is computed by one worker, in an order that does not
- * depend on the split, so results are bitwise the same for any thread count). Calls
- * of one phase run in order on each part; a phase ends before the next one starts.
+ * phase is a list of kernel calls over ranges of output rows (or columns) that may be
+ * split into chunks for threads (every output element is computed in one chunk, in an
+ * order that does not depend on the split, so results are bitwise the same for any thread
+ * count and any assignment of chunks to threads). Chunk i of a phase runs the i-th part
+ * of each of its calls, in order; a phase ends before the next one starts.
  */
 import type { KernelExports } from './wasm.js';
 
@@ -15,8 +16,8 @@ export interface Call {
   /** Index in args of the range start (the end follows it), or -1 for a call that is not split. */
   split: number;
   /**
-   * Index in args of a scratch pointer (its byte size follows it), or -1. Part p of a split
-   * call gets the p-th region of that size: the caller reserves size × parts bytes.
+   * Index in args of a scratch pointer (its byte size follows it), or -1. Thread t uses
+   * the t-th region of that size: the caller reserves size × threads bytes.
    */
   scratch: number;
   /**
@@ -50,7 +51,7 @@ export function splitRange(begin: number, end: number, part: number, parts: numb
   return [Math.min(end, begin + lo * align), Math.min(end, begin + hi * align)];
 }
 
-/** The call restricted to part `part` of `parts` of its range (itself when not split). */
+/** The call restricted to part `part` of `parts` of its range (itself, in part 0, when not split); the scratch pointer is left to the thread. */
 export function partOf(c: Call, part: number, parts: number): number[] | null {
   if (c.split < 0) return part === 0 ? c.args : null;
   const args = c.args.slice();
@@ -66,7 +67,6 @@ export function partOf(c: Call, part: number, parts: number): number[] | null {
     args[c.split] = b;
     args[c.split + 1] = e;
   }
-  if (c.scratch >= 0) args[c.scratch] += part * args[c.scratch + 1];
   return args;
 }
 

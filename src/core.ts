@@ -60,12 +60,14 @@ function lossSlots(options: { target: unknown; weight?: unknown }, n: number, c:
 }
 
 /**
- * A gemm_nt (Z = X·Wᵀ + b) or gemm_nn (dX = dZ·W) call over m rows and n columns, made to
- * split over columns when m < n: workers then share out W (read, and packed, once in all)
- * instead of each reading all of it. Each output element's operations do not depend on
- * the columns a call is given (assembly/gemm_nt.ts, gemm_axpy.ts), so results stay bitwise
- * the same. Pointers that move with the columns: C (args[0]) by 4 bytes; gemm_nt's B rows
- * (args[4]) by k·4 and bias (args[6]) by 4; gemm_nn's B (args[4]) by 4.
+ * A gemm call over m rows and n columns — gemm_nt (Z = X·Wᵀ + b), gemm_nn (dX = dZ·W) or
+ * gemm_tn (dW = dZᵀ·X) — made to split over columns when m < n: threads then share out
+ * the wide operand (read, and packed, once in all) instead of each reading all of it, and
+ * a few rows (dW of a 10-class head) are not cut into uneven 4-row parts. Each output
+ * element's operations do not depend on the columns a call is given (assembly/gemm_nt.ts,
+ * gemm_axpy.ts), so results stay bitwise the same. Pointers that move with the columns:
+ * C (args[0]) by 4 bytes; gemm_nt's B rows (args[4]) by k·4 and bias (args[6]) by 4;
+ * gemm_nn's and gemm_tn's B (args[4]) by 4.
  */
 function byColumns(c: Call, m: number, n: number, k: number): Call {
   if (m >= n) return c;
@@ -229,7 +231,7 @@ export class Core {
       else phases.push([logits, rowLoss]);
       if (!grad) continue;
       const accumulate = r0 > 0 ? 1 : 0;
-      const backward: Phase = [call('gemm_tn_f32', [pdw, d, pz, c, xr, d, d, m, 0, c, accumulate, ss, scratch], 8, 11)];
+      const backward: Phase = [byColumns(call('gemm_tn_f32', [pdw, d, pz, c, xr, d, d, m, 0, c, accumulate, ss, scratch], 8, 11), c, d, m)];
       if (wantDx) backward.unshift(byColumns(call('gemm_nn_f32', [pdx + r0 * d * F32, d, pz, c, pw, d, d, c, 0, m, 0, ss, scratch], 8, 11), m, d, c));
       if (pb) backward.push(call('colsum_f32', [pdb, pz, c, m, 0, c, accumulate], 4));
       phases.push(backward);

@@ -6,7 +6,9 @@
  * overlap), and one message back per job, not one per phase and worker.
  */
 import { partOf, type KernelName, type Phase } from './calls.js';
-import { ABORTED, runPart, STOP, waitChange, WORD, WORKER_SOURCE, type Part, type WorkerInit, type WorkerMessage } from './worker.js';
+import {
+  ABORTED, CONTROL_WORDS, MAX_PHASES, runPart, STOP, waitChange, WORD, WORKER_SOURCE, type Part, type WorkerInit, type WorkerMessage,
+} from './worker.js';
 import type { KernelExports } from './wasm.js';
 // Types only (erased): the module itself is reached through process.getBuiltinModule,
 // so no Node import exists in the bundle that browsers load.
@@ -83,19 +85,29 @@ const KERNEL_INDEX: Record<KernelName, number> = {
 const KERNEL_NAMES = (Object.keys(KERNEL_INDEX) as KernelName[]).sort((a, b) => KERNEL_INDEX[a] - KERNEL_INDEX[b]);
 
 /**
- * Float64 words of each part's job area (32 KiB): a phase of a step takes about 50, so a
- * job holds some eighty phases; a run with more (the chunked path over many blocks) goes
- * as several jobs.
+ * Float64 words of the job area (128 KiB): a phase of a step cut into 6 chunks takes about
+ * 300, so a job holds some fifty phases; a run with more (the chunked path over many
+ * blocks) goes as several jobs.
  */
-const JOB_WORDS = 4096;
-/** Control words: 16, then one per part (at most 256). */
-const HEADER_BYTES = 512 * 4;
+const JOB_WORDS = 16384;
+const HEADER_BYTES = CONTROL_WORDS * 4;
+
+/**
+ * Chunks per thread in a phase. More would let the others take the share of a thread
+ * that runs slow (woken late, or sharing its core), but each chunk is a call that packs its
+ * own operands: at 128×512×1000 on 2 threads, 2 and 3 chunks per thread were 2% and 5%
+ * slower than 1 (paired rounds, bench conditions). With one each, claiming still lets the
+ * first thread to arrive start on the first chunk.
+ */
+const CHUNKS_PER_THREAD = 1;
 
 /**
  * How long waits spin before they sleep. Between phases the other parts are usually
  * microseconds away, and a sleeping thread costs 50–250 µs to wake on a VM. After a job, a
- * short spin catches a next step that follows at once, without holding a core for long
- * when the calling thread has other work (copies, the optimizer) between steps.
+ * short spin catches a next step that follows at once (8×4×8 steps: 36 µs a call against
+ * 81 µs without) — only when the calling thread computes: with as many workers as
+ * cores, spinning workers take the core it needs between jobs (the same steps took 346 µs
+ * against 206 µs).
  */
 const SPIN_BARRIER_MS = 1;
 const SPIN_JOB_MS = 0.2;
@@ -137,7 +149,7 @@ export class Pool {
   private readonly slots: Slot[] = [];
   private readonly control: SharedArrayBuffer;
   private readonly ctl: Int32Array;
-  private readonly areas: Float64Array[] = [];
+  private readonly words: Float64Array;
   private readonly callerPart: Part | null;
   private lastJob = 0;
   private current: Job | null = null;
@@ -150,11 +162,11 @@ export class Pool {
     private readonly memory: WebAssembly.Memory,
     caller: KernelExports | null,
   ) {
-    this.control = new SharedArrayBuffer(HEADER_BYTES + parts * JOB_WORDS * 8);
-    this.ctl = new Int32Array(this.control, 0, HEADER_BYTES / 4);
-    for (let i = 0; i < parts; i++) this.areas.push(new Float64Array(this.control, HEADER_BYTES + i * JOB_WORDS * 8, JOB_WORDS));
+    this.control = new SharedArrayBuffer(HEADER_BYTES + JOB_WORDS * 8);
+    this.ctl = new Int32Array(this.control, 0, CONTROL_WORDS);
+    this.words = new Float64Array(this.control, HEADER_BYTES, JOB_WORDS);
     this.callerPart = caller && {
-      ctl: this.ctl, words: this.areas[0], word: WORD, parts, spinBarrierMs: SPIN_BARRIER_MS,
+      ctl: this.ctl, words: this.words, word: WORD, index: 0, parts, spinBarrierMs: SPIN_BARRIER_MS,
       kernels: KERNEL_NAMES.map((name) => caller[name] as (...args: number[]) => void),
     };
     for (let i = 0; i < parts - (caller ? 1 : 0); i++) {
@@ -174,30 +186,39 @@ export class Pool {
     await Promise.all(this.slots.map((s) => s.ready));
   }
 
-  /** Runs the phases in order, each split over the parts: as one job, or several when they do not fit. */
+  /** Runs the phases in order, each cut into chunks for the threads: as one job, or several when they do not fit. */
   async run(phases: Phase[]): Promise<void> {
-    const ends = new Array<number>(this.parts).fill(1);
-    let count = 0;
+    const words = this.words, chunks = this.parts === 1 ? 1 : this.parts * CHUNKS_PER_THREAD;
+    let at = 1, count = 0;
     for (const phase of phases) {
-      const parts = this.areas.map((_, i) => phase.flatMap((c) => {
-        const args = partOf(c, i, this.parts);
-        return args ? [[KERNEL_INDEX[c.kernel], args.length, ...args]] : [];
-      }));
-      const fits = parts.every((calls, i) => ends[i] + 1 + calls.reduce((sum, a) => sum + a.length, 0) <= JOB_WORDS);
-      if (!fits) {
-        if (count === 0) throw new Error('softmax-ce-wasm: a phase does not fit a job (a bug)');
+      const encoded: number[][] = [];
+      let size = 2 + chunks;
+      for (let i = 0; i < chunks; i++) {
+        const chunk = [0];
+        for (const c of phase) {
+          const args = partOf(c, i, chunks);
+          if (!args) continue;
+          chunk[0]++;
+          chunk.push(KERNEL_INDEX[c.kernel], c.scratch, args.length, ...args);
+        }
+        encoded.push(chunk);
+        size += chunk.length;
+      }
+      if (size > JOB_WORDS - 1) throw new Error('softmax-ce-wasm: a phase does not fit a job (a bug)');
+      if (at + size > JOB_WORDS || count === MAX_PHASES) {
         await this.runJob(count);
-        ends.fill(1);
+        at = 1;
         count = 0;
       }
-      parts.forEach((calls, i) => {
-        const area = this.areas[i];
-        area[ends[i]++] = calls.length;
-        for (const a of calls) {
-          area.set(a, ends[i]);
-          ends[i] += a.length;
-        }
+      words[at] = chunks;
+      words[at + 1] = at + size;
+      let c = at + 2 + chunks;
+      encoded.forEach((chunk, i) => {
+        words[at + 2 + i] = c;
+        words.set(chunk, c);
+        c += chunk.length;
       });
+      at = c;
       count++;
     }
     if (count) await this.runJob(count);
@@ -236,7 +257,8 @@ export class Pool {
     }
     // dispose() may have run while this waited: its workers are gone and would never answer.
     if (this.disposed) throw new Error('softmax-ce-wasm: the pool was disposed');
-    for (const area of this.areas) area[0] = phases;
+    this.words[0] = phases;
+    this.ctl.fill(0, WORD.claims, WORD.claims + phases);
     const id = this.lastJob = this.lastJob >= 0x7ffffff0 ? 1 : this.lastJob + 1;
     const done = new Promise<void>((resolve, reject) => {
       this.current = { id, resolve, reject, endedBeforeMessage: false, failure: null };
@@ -335,7 +357,8 @@ export class Pool {
       type: 'init', module: this.module, memory: this.memory, control: this.control, kernels: KERNEL_NAMES,
       word: WORD, stop: STOP, aborted: ABORTED, index: this.partIndex(index), parts: this.parts,
       postDone: !this.callerPart, jobOffset: HEADER_BYTES, jobWords: JOB_WORDS, seen,
-      spinBarrierMs: SPIN_BARRIER_MS, spinJobMs: SPIN_JOB_MS,
+      // Workers only: the calling thread needs a core between jobs (to copy, to prepare the next).
+      spinBarrierMs: SPIN_BARRIER_MS, spinJobMs: this.callerPart ? SPIN_JOB_MS : 0,
     };
     slot.port.post(init);
   }

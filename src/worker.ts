@@ -3,11 +3,13 @@
  *
  * Control goes through shared memory, not messages: a message costs a wake-up of the
  * receiving thread (100–250 µs on a VM), and a step has several phases. The pool writes a
- * whole job (every phase's calls, worker by worker) into the control block and bumps JOB;
- * the workers run the phases, meeting at a barrier (a counter) after each, and the last
- * to finish the last phase posts one 'done' message. So a job costs one wake-up of each
- * thread, whatever its phase count. Waits spin briefly before they sleep (Atomics.wait),
- * since the other side usually answers within microseconds.
+ * whole job (every phase, cut into chunks) into the control block and bumps `job`; the
+ * threads claim a phase's chunks one by one from a counter (so a thread that runs slow —
+ * woken late, or sharing its core — takes fewer), meet at a barrier (another counter)
+ * after each phase, and the last to finish posts one 'done' message, or, when the calling
+ * thread takes part, it sees the count. So a job costs one wake-up of each thread,
+ * whatever its phase count. Waits spin briefly before they sleep (Atomics.wait), since
+ * the other side usually answers within microseconds.
  */
 
 /** Int32 indices in the control block. */
@@ -22,23 +24,32 @@ export const WORD = {
   failed: 3,
   /** Test hook: worker (index + 1) throws at the start of the next job. */
   crash: 4,
-  /** Per worker i, at last + i: the last job it has left. */
+  /** Per thread i, at last + i: the last job it has left (up to 256 threads). */
   last: 16,
+  /** Per phase p of a job, at claims + p: chunks claimed so far. */
+  claims: 272,
 } as const;
+
+/** Phases per job at most (one claim counter each). */
+export const MAX_PHASES = 240;
+/** Int32 words of the control block before the job area. */
+export const CONTROL_WORDS = WORD.claims + MAX_PHASES;
 
 /** ctl[WORD.job] value that ends the workers' loop. */
 export const STOP = -1;
 /** Added to the barrier count to end an aborted job: more than any job's arrivals. */
 export const ABORTED = 1 << 28;
 
-/** A thread's view of the control block: what it needs to run its part of a job. */
+/** A thread's view of the control block: what it needs to take part in a job. */
 export interface Part {
   ctl: Int32Array;
-  /** This part's job area. */
+  /** The job area. */
   words: Float64Array;
   kernels: ((...args: number[]) => void)[];
   word: typeof WORD;
-  /** How many parts a job has (the barrier's count per phase). */
+  /** This thread's index: its scratch region, and its `last` word. */
+  index: number;
+  /** How many threads take part (the barrier's count per phase). */
   parts: number;
   spinBarrierMs: number;
 }
@@ -54,12 +65,12 @@ export interface WorkerInit {
   word: typeof WORD;
   stop: number;
   aborted: number;
-  /** This worker's part of each job, and the number of parts. */
+  /** This worker's thread index, and the number of threads that take part in a job. */
   index: number;
   parts: number;
   /** Whether the last part to finish posts 'done' (not when the calling thread takes part: it watches the count). */
   postDone: boolean;
-  /** Byte offset and float64 length of each worker's job area in `control`. */
+  /** Byte offset and float64 length of the job area in `control`. */
   jobOffset: number;
   jobWords: number;
   /** The job sequence number at start (a replacement must not run the job in flight). */
@@ -95,37 +106,44 @@ export function waitChange(ctl: Int32Array, i: number, value: number, spinMs: nu
 }
 
 /**
- * Runs one part of job `job`: its calls phase by phase, meeting the other parts at a
- * barrier after each. A job area holds the phase count, then per phase its call count,
- * then per call the kernel index, the argument count and the arguments (float64). A call
- * that throws is reported through `fail`; the part still meets every barrier, without
- * running its later calls. Returns whether this part finished the job last, or 'aborted'.
+ * Takes part in job `job`: phase by phase, claims chunks and runs their calls, then meets
+ * the other threads at a barrier. The job area holds the phase count, then per phase its
+ * chunk count K, the index just past the phase, and K chunk offsets; a chunk holds its call
+ * count, then per call the kernel index, the index of its scratch pointer among the
+ * arguments (−1: none; this thread's region is `index` regions on), the argument count
+ * and the arguments (all float64). A call that throws is reported through `fail`; the
+ * thread still meets every barrier, without running later calls. Returns whether this
+ * thread finished the job last, or 'aborted'.
  */
 export function runPart(part: Part, job: number, fail: (message: string) => void): boolean | 'aborted' {
-  const { ctl, words, kernels, word, parts, spinBarrierMs } = part;
-  let failed = false, at = 0;
-  const phases = words[at++];
-  for (let p = 0; p < phases; p++) {
-    const calls = words[at++];
-    for (let c = 0; c < calls; c++) {
-      const kernel = words[at], argc = words[at + 1];
-      at += 2;
-      if (!failed) {
+  const { ctl, words, kernels, word, index, parts, spinBarrierMs } = part;
+  let failed = false;
+  const phases = words[0];
+  for (let p = 0, at = 1; p < phases; p++) {
+    const chunks = words[at], end = words[at + 1];
+    for (let i = Atomics.add(ctl, word.claims + p, 1); i < chunks && !failed; i = Atomics.add(ctl, word.claims + p, 1)) {
+      let c = words[at + 2 + i];
+      for (let calls = words[c++]; calls > 0; calls--) {
+        const kernel = words[c], scratch = words[c + 1], argc = words[c + 2];
+        const args = Array.from(words.subarray(c + 3, c + 3 + argc));
+        c += 3 + argc;
+        if (scratch >= 0) args[scratch] += index * args[scratch + 1];
         try {
-          kernels[kernel](...words.subarray(at, at + argc));
+          kernels[kernel](...args);
         } catch (e) {
           failed = true;
           fail(String((e as Error)?.message ?? e));
           Atomics.store(ctl, word.failed, job);
+          break;
         }
       }
-      at += argc;
     }
+    at = end;
     const arrived = Atomics.add(ctl, word.arrived, 1) + 1, goal = parts * (p + 1);
-    // Parts (and a calling thread waiting for the job's end) may sleep on the count.
+    // Threads (and a calling thread waiting for the job's end) may sleep on the count.
     Atomics.notify(ctl, word.arrived);
     if (p === phases - 1) return arrived === goal;
-    // The barrier: every part has finished phase p. An abort (a worker died) lifts the
+    // The barrier: every thread has finished phase p. An abort (a worker died) lifts the
     // count past any goal; then the job ends here.
     let count = arrived;
     while (count < goal) count = waitChange(ctl, word.arrived, count, spinBarrierMs);
@@ -144,8 +162,8 @@ function serve(post: (m: WorkerMessage) => void, listen: (f: (m: WorkerInit) => 
     const exports = new WebAssembly.Instance(init.module, { env: { memory: init.memory } }).exports;
     const ctl = new Int32Array(init.control), { word, index } = init;
     const part: Part = {
-      ctl, word, parts: init.parts, spinBarrierMs: init.spinBarrierMs,
-      words: new Float64Array(init.control, init.jobOffset + index * init.jobWords * 8, init.jobWords),
+      ctl, word, index, parts: init.parts, spinBarrierMs: init.spinBarrierMs,
+      words: new Float64Array(init.control, init.jobOffset, init.jobWords),
       kernels: init.kernels.map((name) => exports[name] as (...args: number[]) => void),
     };
     post({ type: 'ready' });

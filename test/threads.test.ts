@@ -123,7 +123,7 @@ describe('threads', () => {
   }
 
   it('a run of more phases than one job holds goes as several jobs, with the same results', async () => {
-    // chunk: { rows: 1 } makes 3 phases per row: 600 phases, more than one job area holds (4 jobs with 3 threads).
+    // chunk: { rows: 1 } makes 3 phases per row: 600 phases, more than one job area holds (5 jobs with 3 threads).
     const [n, d, c] = [200, 12, 40], r = rng(4);
     const args = { x: randomFloat32(r, n * d), w: randomFloat32(r, c * d), b: randomFloat32(r, c), target: randomLabels(r, n, c), n, d, c, chunk: { rows: 1 } };
     const want = single.linearCrossEntropy(args);
