@@ -154,6 +154,8 @@ export class Pool {
   private lastJob = 0;
   private current: Job | null = null;
   private disposed = false;
+  /** The last job was aborted (a worker died in it). */
+  private aborted = false;
 
   constructor(
     readonly parts: number,
@@ -251,10 +253,13 @@ export class Pool {
   private async runJob(phases: number): Promise<void> {
     if (this.disposed) throw new Error('softmax-ce-wasm: the pool was disposed');
     if (!this.slots.every((s) => s.started)) await this.ready();
-    // A worker died in the last job: wait until the others have left it.
-    while (!this.slots.every((_, i) => Atomics.load(this.ctl, WORD.last + this.partIndex(i)) === this.lastJob)) {
+    // A worker died in the last job: wait until the others have left it (they may still be
+    // in a kernel). Otherwise a worker that is still storing its `last` word is harmless:
+    // it goes on to wait for the job this starts.
+    while (this.aborted && !this.slots.every((_, i) => Atomics.load(this.ctl, WORD.last + this.partIndex(i)) === this.lastJob)) {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
+    this.aborted = false;
     // dispose() may have run while this waited: its workers are gone and would never answer.
     if (this.disposed) throw new Error('softmax-ce-wasm: the pool was disposed');
     this.words[0] = phases;
@@ -345,6 +350,7 @@ export class Pool {
         // the count itself; this covers one that ended otherwise); the call fails, and a
         // new worker takes this one's place for the next.
         if (this.current) {
+          this.aborted = true;
           Atomics.store(this.ctl, WORD.abort, this.current.id);
           Atomics.add(this.ctl, WORD.arrived, ABORTED);
           Atomics.notify(this.ctl, WORD.arrived);
