@@ -85,9 +85,9 @@ const KERNEL_INDEX: Record<KernelName, number> = {
 const KERNEL_NAMES = (Object.keys(KERNEL_INDEX) as KernelName[]).sort((a, b) => KERNEL_INDEX[a] - KERNEL_INDEX[b]);
 
 /**
- * Float64 words of the job area (128 KiB): a phase of a step cut into 6 chunks takes about
- * 300, so a job holds some fifty phases; a run with more (the chunked path over many
- * blocks) goes as several jobs.
+ * Float64 words of the job area (128 KiB): a phase of a step on 2 threads takes about 60
+ * (16 more per thread), so a job holds up to MAX_PHASES phases on a few threads, fewer on
+ * many; a run with more (the chunked path over many blocks) goes as several jobs.
  */
 const JOB_WORDS = 16384;
 const HEADER_BYTES = CONTROL_WORDS * 4;
