@@ -16,7 +16,11 @@
  * map; in-page half test/browser/threads.ts), opened cross-origin isolated (Web Workers from
  * a Blob URL over shared WebAssembly memory) and not (one thread, and a note saying why): every
  * public function bitwise equal to the single-thread API, rejections that name the argument,
- * and dispose().
+ * and dispose(). Opened as threads.html?coi&worker, the page instead runs the pool inside a
+ * dedicated module Web Worker (test/browser/threads-worker.ts), where the calling thread may
+ * block and so computes a share of each call (callerComputes): n threads on n − 1 workers,
+ * bitwise the single-thread results; and the page checks that its own main thread refuses
+ * callerComputes: true.
  *
  * The app is staged in a temporary directory that depends on a copy of the package as npm
  * would install it (package.json and its "files"), so Vite resolves it through the exports map.
@@ -35,7 +39,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumMissing, launchChromium, openPage, serveStatic, type StaticServer } from './browser/harness.js';
 import type { Report } from './browser/suite.js';
-import type { ThreadsReport } from './browser/threads.js';
+import type { InWorkerReport, ThreadsReport } from './browser/threads.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURES = join(ROOT, 'test/browser');
@@ -88,7 +92,7 @@ function recordingLogger(into: string[]): Logger {
  * error? }), or fails soon after the page's first complaint (a module that fails to load
  * never reports), or after PAGE_TIMEOUT.
  */
-async function runPage<R>(browser: Browser, url: string, key: '__sce' | '__sceThreads'):
+async function runPage<R>(browser: Browser, url: string, key: '__sce' | '__sceThreads' | '__sceWorker'):
   Promise<{ report?: R; error?: string; problems: string[] }> {
   const opened = await openPage(browser, url);
   const finished = opened.page.waitForFunction((k) => {
@@ -134,6 +138,12 @@ describe.skipIf(missing !== null)('in headless Chromium', () => {
     await esbuild({
       entryPoints: [join(FIXTURES, 'threads.ts')], bundle: true, platform: 'browser', format: 'esm',
       target: 'es2022', outfile: join(siteDir, 'threads.js'), logLevel: 'warning',
+    });
+    // The module worker threads.html?worker starts: it imports the package by URL (at run
+    // time, the URL the page's import map resolves to), so the bundle leaves it out.
+    await esbuild({
+      entryPoints: [join(FIXTURES, 'threads-worker.ts')], bundle: true, platform: 'browser', format: 'esm',
+      target: 'es2022', outfile: join(siteDir, 'threads-worker.js'), logLevel: 'warning',
     });
     // Route 1: the page and the package's entry, at the URL the import map names.
     await cp(join(FIXTURES, 'importmap.html'), join(siteDir, 'importmap.html'));
@@ -338,6 +348,68 @@ describe.skipIf(missing !== null)('in headless Chromium', () => {
         for (const d of rest) {
           expect([d.outcome, d.message], `${label} ${d.name}`).toEqual(['rejected', 'softmax-ce-wasm: this instance was disposed']);
         }
+      }
+    });
+  });
+
+  describe('init({ threads }) inside a Web Worker of a cross-origin-isolated page (the calling thread computes)', () => {
+    let report: InWorkerReport | undefined;
+    let error: string | undefined;
+    let problems: string[] = [];
+
+    beforeAll(async () => {
+      ({ report, error, problems } = await runPage<InWorkerReport>(browser!, `${site!.url}/threads.html?coi&worker`, '__sceWorker'));
+    }, PAGE_TIMEOUT + 10_000);
+
+    const got = (): InWorkerReport => {
+      expect(error, 'the page or its worker').toBeUndefined();
+      expect(report).toBeDefined();
+      return report!;
+    };
+
+    it('loads and runs in a dedicated worker that is cross-origin isolated and may block, with no page error or failed request', () => {
+      expect(problems).toEqual([]);
+      const { page, worker } = got();
+      expect(page.crossOriginIsolated).toBe(true);
+      expect(worker.scope).toBe('DedicatedWorkerGlobalScope');
+      // The worker's script is served with COEP too (threads.html passes its ?coi on), so
+      // the worker is isolated itself and has SharedArrayBuffer, and Atomics.wait may block.
+      expect([worker.crossOriginIsolated, worker.hasSharedArrayBuffer, worker.atomicsWait]).toEqual([true, true, 'timed-out']);
+      // The module the page's import map names, imported by URL (no import map in a worker).
+      expect(worker.bundle).toBe(`${site!.url}/build/index.js`);
+      expect(worker.single).toEqual({ build: 'relaxed', threads: 1, workers: 0 });
+      expect(worker.pools.map((p) => p.asked)).toEqual(
+        [{ threads: 2 }, { threads: 3 }, { threads: 2, callerComputes: true }, { threads: 2, callerComputes: false }]);
+    });
+
+    it('on the page\'s main thread, init({ threads: 2, callerComputes: true }) rejects with a TypeError: it needs a thread that may block', () => {
+      const { callerComputes } = got().page;
+      expect([callerComputes.rejected, callerComputes.errorName]).toEqual([true, 'TypeError']);
+      expect(callerComputes.message).toMatch(/^softmax-ce-wasm: init: callerComputes: true needs a thread that may block/);
+    });
+
+    it('threads: n computes on the worker and n − 1 Web Workers by default (and with callerComputes: true); callerComputes: false starts n', () => {
+      for (const p of got().worker.pools) {
+        const { threads, callerComputes } = p.asked;
+        const label = `threads: ${threads}, callerComputes: ${callerComputes}`;
+        expect([p.threads, p.workers, p.threadsNote], label).toEqual([threads, callerComputes === false ? threads : threads - 1, null]);
+      }
+    });
+
+    it('every public function returns a Promise of bitwise the results of init() in the same worker (uneven splits, chunk { rows: 6 })', () => {
+      for (const p of got().worker.pools) {
+        const label = `threads: ${p.asked.threads}, callerComputes: ${p.asked.callerComputes}`;
+        expect(p.promises, `${label}: every call returned a Promise`).toBe(true);
+        expect(p.same.filter((c) => !c.ok).map((c) => `${label} ${c.name}: ${c.detail}`)).toEqual([]);
+        // Each function on both shapes, so a comparison left out cannot pass for one that held.
+        for (const shape of ['37×50×101', '67×33×9']) {
+          const names = p.same.filter((c) => c.name.includes(` ${shape}`)).map((c) => c.name);
+          for (const fn of ['linear ', 'softmax ', 'logSoftmax ', 'crossEntropy labels, weight, ε=0.1', 'crossEntropy probabilities ', 'linearCrossEntropy labels ']) {
+            expect(names.filter((name) => name.startsWith(fn)).length, `${label} ${shape}: comparisons of ${fn}`).toBeGreaterThanOrEqual(1);
+          }
+          expect(names.filter((name) => name.includes('chunk { rows: 6 }')).length, `${label} ${shape}: chunked`).toBe(8);
+        }
+        expect(p.same.length, label).toBe(38);
       }
     });
   });

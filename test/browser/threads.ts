@@ -11,13 +11,19 @@
  * shared memory; in one that is not, init falls back to one thread and says why. Either way
  * the methods return Promises. Then bad inputs (each must reject, not throw, with the error
  * that names the argument), and dispose() (pending and later calls reject).
+ *
+ * Opened as threads.html?coi&worker it runs publishInWorker instead: the pool inside a
+ * dedicated Web Worker (test/browser/threads-worker.ts), where the calling thread may block
+ * and so computes a share (callerComputes), after checking that this page's main thread
+ * refuses callerComputes: true. That report goes on `window.__sceWorker`.
  */
 import type * as Package from '../../src/index.js';
 import type { LinearCrossEntropyArgs, SoftmaxCE, SoftmaxCEThreaded } from '../../src/index.js';
 import { randomFloat32, randomLabels, randomProbs, rng } from '../helpers.js';
+import type { WorkerReply, WorkerReport, WorkerRequest } from './threads-worker.js';
 
 type Lib = Pick<typeof Package, 'init'>;
-type Value = number | Float32Array | undefined;
+export type Value = number | Float32Array | undefined;
 
 /** One bitwise comparison; `detail` says where the first difference is. */
 export interface Same {
@@ -70,7 +76,7 @@ declare global {
 
 const hex = (v: number) => (v >>> 0).toString(16).padStart(8, '0');
 
-function same(name: string, got: Value, want: Value): Same {
+export function same(name: string, got: Value, want: Value): Same {
   if (want === undefined || typeof want === 'number') {
     const ok = Object.is(got, want);
     return { name, ok, detail: ok ? 'identical' : `got ${String(got)}, want ${String(want)}` };
@@ -253,5 +259,60 @@ export function publishThreads(lib: Lib): Promise<void> {
   return runThreads(lib).then(
     (report) => { globalThis.__sceThreads = { done: true, report }; },
     (e: unknown) => { globalThis.__sceThreads = { done: true, error: e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e) }; },
+  );
+}
+
+/** threads.html?worker: the page's own check, and the report of the pool inside a Web Worker (test/browser/threads-worker.ts). */
+export interface InWorkerReport {
+  page: {
+    crossOriginIsolated: boolean;
+    /** init({ threads: 2, callerComputes: true }) on this page's main thread, which may not block. */
+    callerComputes: { rejected: boolean; errorName: string; message: string };
+  };
+  worker: WorkerReport;
+}
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __sceWorker: { done: true; report?: InWorkerReport; error?: string } | undefined;
+}
+
+/**
+ * Checks that this page's main thread refuses callerComputes: true, then starts the module
+ * worker at `workerUrl`, hands it `bundle` (the URL the page imports the package from) and
+ * waits for its report. A worker that fails to load or throws outside its run posts
+ * nothing, so its error event fails the run at once, and silence fails it after 25 s (less
+ * than the test's PAGE_TIMEOUT, so the report says which of the two waits ran out).
+ */
+export async function runInWorker({ init }: Lib, workerUrl: URL, bundle: string): Promise<InWorkerReport> {
+  let callerComputes = { rejected: false, errorName: '', message: '' };
+  await init({ threads: 2, callerComputes: true }).then((p) => p.dispose(),
+    (e: Error) => { callerComputes = { rejected: true, errorName: e?.name, message: String(e?.message ?? e) }; });
+
+  const worker = new Worker(workerUrl, { type: 'module' });
+  try {
+    const reply = await new Promise<WorkerReply>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer from the worker ${workerUrl} in 25 s`)), 25_000);
+      worker.onmessage = (e: MessageEvent<WorkerReply>) => { clearTimeout(timer); resolve(e.data); };
+      worker.onmessageerror = () => { clearTimeout(timer); reject(new Error('the worker\'s answer could not be deserialized')); };
+      worker.onerror = (e) => {
+        e.preventDefault();
+        clearTimeout(timer);
+        reject(new Error(`the worker ${workerUrl} failed: ${e.message || 'no message (its script did not load, or was blocked)'}`));
+      };
+      worker.postMessage({ bundle } satisfies WorkerRequest);
+    });
+    if ('error' in reply) throw new Error(`in the worker: ${reply.error}`);
+    return { page: { crossOriginIsolated: globalThis.crossOriginIsolated === true, callerComputes }, worker: reply.report };
+  } finally {
+    worker.terminate();
+  }
+}
+
+/** Runs the pool inside a Web Worker and leaves the report (or the error) on `window.__sceWorker`. */
+export function publishInWorker(lib: Lib, workerUrl: URL, bundle: string): Promise<void> {
+  return runInWorker(lib, workerUrl, bundle).then(
+    (report) => { globalThis.__sceWorker = { done: true, report }; },
+    (e: unknown) => { globalThis.__sceWorker = { done: true, error: e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e) }; },
   );
 }
