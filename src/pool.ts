@@ -271,8 +271,9 @@ export class Pool {
     for (const slot of this.slots) slot.port.keepAlive(true);
     Atomics.store(this.ctl, WORD.arrived, 0);
     Atomics.store(this.ctl, WORD.job, id);
-    // One worker is woken; it wakes the others (src/worker.ts).
-    Atomics.notify(this.ctl, WORD.job, 1);
+    // Every worker at once: waking one that wakes the next (a chain) left 2 workers at
+    // 256×784×10 at 0.62 ms a step against 0.52 ms (bench interleaving, medians).
+    Atomics.notify(this.ctl, WORD.job);
     if (this.callerPart) this.runCallerPart(id, phases);
     return done;
   }

@@ -172,9 +172,6 @@ function serve(post: (m: WorkerMessage) => void, listen: (f: (m: WorkerInit) => 
       for (;;) {
         job = waitChange(ctl, word.job, seen, init.spinJobMs);
         if (job === init.stop) return;
-        // The pool wakes one worker; it wakes the others (the pool's thread may still be
-        // running then, and threads woken by it can end up queued on one core).
-        Atomics.notify(ctl, word.job);
         seen = job;
         if (Atomics.load(ctl, word.crash) === index + 1) throw new Error('worker crashed on request');
         const last = runPart(part, job, (message) => post({ type: 'failed', job, message }));
