@@ -13,6 +13,10 @@
 // implementation and op already ran on a smaller shape in this process — its code is
 // compiled by then — and the table marks it (runs = 1†). Otherwise the first run is a
 // warm-up as always.
+// With runsPerTurn k > 1 (the threads section), a round takes k runs of each cell in a
+// row, each a sample: steps back to back, as a training loop runs them (a thread pool's
+// workers then find their caches and cores as the last step left them), while the cells
+// still rotate under the same load.
 // A run that returns a Promise (SoftmaxCEThreaded) is timed until it settles.
 // No GC is forced between samples: a forced full GC before each run made tfjs-cpu 5–10×
 // slower (V8 then shrinks the heap and collects inside the timed run); collecting
@@ -75,24 +79,26 @@ async function timeLane(cells, t, state, onDone) {
   while (active.length) {
     for (const cell of active) {
       const s = state.get(cell.key);
-      try {
-        await cell.prepare?.();
-        const t0 = performance.now();
-        const result = cell.run();
-        if (isPromise(result)) await result;
-        s.last = performance.now() - t0;
-      } catch (error) {
-        s.stop = `error: ${error.message}`;
-        onDone(cell.key, finish(s));
-        continue;
+      for (let run = 0; run < (t.runsPerTurn ?? 1) && !s.stop; run++) {
+        try {
+          await cell.prepare?.();
+          const t0 = performance.now();
+          const result = cell.run();
+          if (isPromise(result)) await result;
+          s.last = performance.now() - t0;
+        } catch (error) {
+          s.stop = `error: ${error.message}`;
+          onDone(cell.key, finish(s));
+          break;
+        }
+        s.samples.push(s.last);
+        s.totalMs += s.last;
+        const sampled = s.totalMs - s.warmMs;
+        if (s.samples.length >= t.maxSamples) s.stop = 'max samples';
+        else if (s.samples.length >= t.minSamples && sampled >= t.minMs) s.stop = 'enough samples';
+        else if (s.totalMs + s.last > t.budgetMs) s.stop = 'time box';
+        if (s.stop) onDone(cell.key, finish(s));
       }
-      s.samples.push(s.last);
-      s.totalMs += s.last;
-      const sampled = s.totalMs - s.warmMs;
-      if (s.samples.length >= t.maxSamples) s.stop = 'max samples';
-      else if (s.samples.length >= t.minSamples && sampled >= t.minMs) s.stop = 'enough samples';
-      else if (s.totalMs + s.last > t.budgetMs) s.stop = 'time box';
-      if (s.stop) onDone(cell.key, finish(s));
     }
     active = active.filter((c) => !state.get(c.key).stop);
   }

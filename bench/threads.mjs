@@ -110,8 +110,9 @@ export async function threads({ quick = false, save = !quick } = {}) {
   await jitWarm(instances, quick ? 300 : 700);
   await ceiling.warm(quick ? 300 : 700);
 
-  // At least 9 runs a cell: a 64×768×32000 step takes 0.15–0.5 s, and 5 left its ratios to chance.
-  const timing = quick ? TIMING.quick : { ...TIMING.full, minSamples: 9, budgetMs: 20_000 };
+  // At least 10 runs a cell (a 64×768×32000 step takes 0.15–0.5 s, and 5 left its ratios to
+  // chance), 5 in a row per turn: steps back to back, as training runs them (bench/measure.mjs).
+  const timing = { ...(quick ? TIMING.quick : { ...TIMING.full, minSamples: 10, budgetMs: 20_000 }), runsPerTurn: 5 };
   const cells = [], equality = [];
   const label = (id) => LABELS[id] ?? OURS.find((c) => c.id === id).label;
   try {
@@ -422,7 +423,7 @@ export function threadsTable(results) {
     '',
     line(head), rule, ...rows.map(line),
     '',
-    `Medians of interleaved runs after warm-up (all rows of a shape share the same load). cores used = CPU time of the process (every thread) ÷ wall time over the row's runs: ` +
+    `Medians after warm-up of runs taken 5 in a row per cell (steps back to back, as training runs them), the cells of a shape taking turns (all rows share the same load). cores used = CPU time of the process (every thread) ÷ wall time over the row's runs: ` +
       `1 = one core busy; 2 threads can show up to 2. CPU ms/run = that CPU time per run (warm-ups included): the work a step costs, whatever the cores. ` +
       `2T ÷ 1T = the 1-thread twin ÷ the row (threads: 1 ÷ threads: 2; 1 worker ÷ 2 workers; target ≥ ${TARGET_SPEEDUP}×); on the ceiling row, 2 × t(1 step alone) ÷ t(2 at once): ` +
       `the most any 2-thread split could gain under the load of that moment. vs sync = the sync twin's time ÷ the row's. ` +
