@@ -4,10 +4,10 @@
  * Control goes through shared memory, not messages: a message costs a wake-up of the
  * receiving thread (100–250 µs on a VM), and a step has several phases. The pool writes a
  * whole job (every phase, cut into chunks) into the control block and bumps `job`; the
- * threads claim a phase's chunks one by one from a counter (so a thread that runs slow —
- * woken late, or sharing its core — takes fewer), meet at a barrier (another counter)
- * after each phase, and the last to finish posts one 'done' message, or, when the calling
- * thread takes part, it sees the count. So a job costs one wake-up of each thread,
+ * threads claim a phase's chunks from a counter (the first to arrive takes the first; a
+ * thread that finds none left goes on), meet at a barrier (another counter) after each
+ * phase, and the last to finish posts one 'done' message, or, when the calling thread
+ * takes part, it sees the count. So a job costs one wake-up of each thread,
  * whatever its phase count. Waits spin briefly before they sleep (Atomics.wait), since
  * the other side usually answers within microseconds.
  */
@@ -16,7 +16,7 @@
 export const WORD = {
   /** Sequence number of the current job; the pool bumps it to start one, or sets STOP. */
   job: 0,
-  /** Workers that have finished a phase of the current job (the barrier). */
+  /** Threads that have finished a phase of the current job (the barrier). */
   arrived: 1,
   /** The job that a worker's death aborted: survivors leave it at the next barrier (the pool lifts `arrived` past every goal). */
   abort: 2,
