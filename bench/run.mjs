@@ -1,4 +1,4 @@
-// softmax-ce-wasm benchmarks, in three sections:
+// softmax-ce-wasm benchmarks, in four sections:
 //   main     our builds, the float64 reference, tfjs-wasm and tfjs-cpu, single thread, in one
 //            process; medians after warm-up; GFLOP/s and % of the measured WebAssembly SIMD
 //            peak; one table on stdout, JSON + table + SVG chart in bench/results/latest.*
@@ -6,16 +6,22 @@
 //            (bench/vocab.mjs → bench/results/vocab.*)
 //   threads  the thread pool, 1 thread against 2, dispatch cost, tfjs-wasm threads in Node
 //            (bench/threads.mjs → bench/results/threads.*)
+//   browser  the same step in headless Chromium on a cross-origin-isolated page: ours on the
+//            page and in a Web Worker, 1 thread against 2, and tfjs-wasm with 1 and 2 threads
+//            (its threaded binary loads there) (bench/browser.mjs → bench/results/browser.*);
+//            skipped, with a message, where there is no Chromium (/usr/bin/chromium or CHROMIUM_PATH)
 //
 //   npm run bench                        full run, every section: main about 5 min on the 2-core dev
 //                                        machine with other jobs running (most of it the reference and
-//                                        tfjs-cpu on 64×768×32000), vocab about 5, threads about 2
-//   npm run bench -- --section vocab,threads          some sections: main, vocab, threads
+//                                        tfjs-cpu on 64×768×32000), vocab about 5, threads about 2,
+//                                        browser about 3 (or a skip message without Chromium)
+//   npm run bench -- --section vocab,threads          some sections: main, vocab, threads, browser
+//   npm run bench -- --section browser   the browser section alone (about 3 min; --quick about 1.5)
 //   npm run bench -- --section vocab --slow           vocab also runs tfjs-wasm's autodiff on
 //                                        2048×256×32768 (one step of about 2 min, in its own process)
 //   npm run bench -- --quick             shorter time boxes and fewer samples, no memory probes,
 //                                        and the reference and tfjs-cpu skip 64×768×32000 (about 1 min
-//                                        for main; vocab and threads: ours only / shorter, about 1 min each)
+//                                        for main; vocab: ours only; threads, browser: shorter; about 1 min each)
 //   npm run bench -- --shapes 128x512x1000,matmul     a subset of shapes: 256x784x10 (alias small),
 //                                        128x512x1000 (medium), 64x768x32000 (large), matmul512 (matmul)
 //   npm run bench -- --peers tfjs,resident            a subset of peers, by id or group: ours,
@@ -30,7 +36,7 @@
 //                                        probes those too)
 //   --save                               write bench/results/latest.* even for a quick or subset run
 //                                        (by default only a full run does; others go to build/bench/);
-//                                        vocab and threads write bench/results/ unless --quick
+//                                        vocab, threads and browser write bench/results/ unless --quick
 //
 // How it runs: this process (the parent) compiles bench/assembly/simd_peak.ts with asc and
 // bundles tfjs with esbuild into build/bench/, then re-runs this file in a child node with
@@ -84,13 +90,14 @@ const { values: opt } = parseArgs({
   },
 });
 
-// Sections: main (the table above), vocab (bench/vocab.mjs), threads (bench/threads.mjs).
-// A full run has all three; --shapes, --peers and --ops select within main and imply it.
-const SECTIONS = ['main', 'vocab', 'threads'];
+// Sections: main (the table above), vocab (bench/vocab.mjs), threads (bench/threads.mjs),
+// browser (bench/browser.mjs). A full run has all four (browser skips itself, exit 0, without
+// Chromium); --shapes, --peers and --ops select within main and imply it.
+const SECTIONS = ['main', 'vocab', 'threads', 'browser'];
 const sections = opt.section
   ? opt.section.split(',').map((s) => s.trim()).filter(Boolean)
   : opt.shapes || opt.peers || opt.ops ? ['main'] : SECTIONS;
-for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`bench: unknown section '${s}' (main, vocab, threads)`);
+for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`bench: unknown section '${s}' (${SECTIONS.join(', ')})`);
 
 function pick(list, spec, name, ids) {
   if (!spec) return list;
@@ -111,6 +118,7 @@ else {
     if (section === 'main') await main();
     if (section === 'vocab') await (await import('./vocab.mjs')).vocab({ quick: opt.quick, save: opt.save || !opt.quick, slow: opt.slow });
     if (section === 'threads') await (await import('./threads.mjs')).threads({ quick: opt.quick, save: opt.save || !opt.quick });
+    if (section === 'browser') await (await import('./browser.mjs')).browser({ quick: opt.quick, save: opt.save || !opt.quick });
   }
 }
 
