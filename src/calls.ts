@@ -22,7 +22,7 @@ export interface Call {
   scratch: number;
   /**
    * Split the output's columns instead of its rows (for a gemm with few rows and many
-   * columns, where a row split would make every worker read and pack all of B): args[n]
+   * columns, where a row split would make every thread read and pack all of B): args[n]
    * is the column count, and each [index, bytes] moves a pointer by `bytes` per column.
    */
   cols?: { n: number; moves: [index: number, bytes: number][] };

@@ -225,7 +225,7 @@ export class Core {
       const xr = px + r0 * d * F32;
       const logits = byColumns(call('gemm_nt_f32', [pz, c, xr, d, pw, d, pb, c, d, 0, m, ss, scratch], 9, 11), m, c, d);
       const rowLoss = this.lossCall(plan, pz, pz, ptarget + r0 * (plan.labels ? I32 : c * F32), pweight, ploss + r0 * F64, 0, m, c);
-      // A row split lets each worker go on to the loss of the rows whose logits it made; a
+      // A row split lets each thread go on to the loss of the rows whose logits it made; a
       // column split must finish every row's logits first (one more phase).
       if (logits.cols) phases.push([logits], [rowLoss]);
       else phases.push([logits, rowLoss]);

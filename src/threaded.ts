@@ -1,8 +1,9 @@
 /**
- * The API over a pool of workers: the same methods as SoftmaxCE, each returning a
- * Promise, so a browser's main thread never blocks. Calls queue in order (they share
- * one memory layout); every kernel call is split by output rows over the workers, so
- * results are bitwise the same for any thread count.
+ * The API over a thread pool: the same methods as SoftmaxCE, each returning a Promise,
+ * so a browser's main thread never blocks (there workers compute; in Node and in a Web
+ * Worker the calling thread computes a share too, see InitOptions.callerComputes). Calls
+ * queue in order (they share one memory layout); every kernel call is split by output
+ * rows or columns over the threads, so results are bitwise the same for any thread count.
  */
 import { runPhases, type Job } from './calls.js';
 import { Core, type Info } from './core.js';
