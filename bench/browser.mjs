@@ -42,7 +42,7 @@ import path from 'node:path';
 import os from 'node:os';
 import { TIMING, median } from './measure.mjs';
 import { THREAD_SHAPES } from './threads.mjs';
-import { libraryFile, makeData, root, stamp, toJson } from './common.mjs';
+import { compareFingerprints, libraryFile, makeData, root, stamp, toJson } from './common.mjs';
 
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const WASM_DIST = path.join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
@@ -434,16 +434,6 @@ function readdirSyncSafe(dir) {
 }
 
 // ---------------------------------------------------------------- checks and ratios
-
-function compareFingerprints(a, b) {
-  const bad = [];
-  for (const key of Object.keys(a)) {
-    if (!(key in b)) continue;
-    const err = Math.abs(a[key] - b[key]) / Math.max(Math.abs(b[key]), 1e-12);
-    if (!(err <= 2e-3)) bad.push(`${key} ${a[key].toPrecision(6)} vs ${b[key].toPrecision(6)}`);
-  }
-  return bad;
-}
 
 function speedups(results, shape) {
   const t = (id) => results.cells.find((c) => c.shape === shape.id && c.id === id)?.medianMs;

@@ -120,3 +120,17 @@ export function hwm() {
 export function resetHwm() {
   try { writeFileSync('/proc/self/clear_refs', '5'); return true; } catch { return false; }
 }
+
+/**
+ * Fingerprints (loss and sums of each result) that differ from the oracle's by more than
+ * 2e-3 relative: a peer that computes something else. Returns "key a vs b" lines.
+ */
+export function compareFingerprints(a, b) {
+  const bad = [];
+  for (const key of Object.keys(a)) {
+    if (!(key in b)) continue;
+    const err = Math.abs(a[key] - b[key]) / Math.max(Math.abs(b[key]), 1e-12);
+    if (!(err <= 2e-3)) bad.push(`${key} ${a[key].toPrecision(6)} vs ${b[key].toPrecision(6)}`);
+  }
+  return bad;
+}

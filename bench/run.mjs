@@ -57,7 +57,7 @@ import { PEERS, PEER_GROUPS } from './peers.mjs';
 import { TIMING, timeCells } from './measure.mjs';
 import { buildPeak, measurePeak, mergePeaks, relaxedValidates } from './peak.mjs';
 import { table, svg } from './report.mjs';
-import { makeData, snapshotLibrary, stamp, toJson } from './common.mjs';
+import { compareFingerprints, makeData, snapshotLibrary, stamp, toJson } from './common.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const gc = globalThis.gc ?? (() => {});
@@ -171,16 +171,6 @@ function fingerprint(r) {
   if (r.loss !== undefined) out.loss = Number(r.loss);
   for (const key of ['dx', 'dw', 'db', 'z']) if (r[key]) out[key] = sum(r[key]);
   return out;
-}
-
-function compareFingerprints(a, b) {
-  const bad = [];
-  for (const key of Object.keys(a)) {
-    if (!(key in b)) continue;
-    const err = Math.abs(a[key] - b[key]) / Math.max(Math.abs(b[key]), 1e-12);
-    if (!(err <= 2e-3)) bad.push(`${key} ${a[key].toPrecision(6)} vs ${b[key].toPrecision(6)}`);
-  }
-  return bad;
 }
 
 // ---------------------------------------------------------------- child: timing

@@ -13,9 +13,9 @@
  * then it posts { report } (or { error }) back to the page.
  */
 import type * as Package from '../../src/index.js';
-import type { CrossEntropyArgs, LinearCrossEntropyArgs, SoftmaxCE, SoftmaxCEThreaded } from '../../src/index.js';
+import type { CrossEntropyArgs, LinearCrossEntropyArgs, SoftmaxCE } from '../../src/index.js';
 import { randomFloat32, randomLabels, randomProbs, rng } from '../helpers.js';
-import { same, type Same, type Value } from './threads.js';
+import { comparePool, type Every, type Same, type Value } from './threads.js';
 
 /** What the page posts to start the run. */
 export interface WorkerRequest {
@@ -61,10 +61,8 @@ const SHAPES: [number, number, number][] = [[37, 50, 101], [67, 33, 9]];
 // both ways: true must be accepted here (it is refused on a page), false keeps this thread free.
 const ASKED: WorkerPoolReport['asked'][] = [{ threads: 2 }, { threads: 3 }, { threads: 2, callerComputes: true }, { threads: 2, callerComputes: false }];
 
-type Call = <R>(f: (s: SoftmaxCE | SoftmaxCEThreaded) => R | Promise<R>) => Promise<R>;
-
 /** Every public function on one shape, through `call` (the single-thread API, or the pool awaited). */
-async function everyFunction(call: Call, n: number, d: number, c: number): Promise<[string, Value][]> {
+const everyFunction: Every = async (call, n, d, c) => {
   const r = rng(n * 1000 + d * 10 + c);
   const x = randomFloat32(r, n * d), w = randomFloat32(r, c * d), b = randomFloat32(r, c);
   const logits = randomFloat32(r, n * c, 5), probs = randomProbs(r, n, c);
@@ -94,24 +92,12 @@ async function everyFunction(call: Call, n: number, d: number, c: number): Promi
     for (const key of ['loss', 'dx', 'dw', 'db'] as const) out.push([`linearCrossEntropy ${label} ${at} ${key}`, got[key]]);
   }
   return out;
-}
+};
 
 async function poolReport(init: Lib['init'], single: SoftmaxCE, asked: WorkerPoolReport['asked']): Promise<WorkerPoolReport> {
   const p = await init(asked);
   try {
-    let promises = true;
-    const onPool = async <R>(f: (s: SoftmaxCEThreaded) => R | Promise<R>): Promise<R> => {
-      const result = f(p);
-      if (!(result instanceof Promise)) promises = false;
-      return result;
-    };
-    const onSingle = async <R>(f: (s: SoftmaxCE) => R | Promise<R>): Promise<R> => f(single);
-    const results: Same[] = [];
-    for (const [n, d, c] of SHAPES) {
-      const want = await everyFunction(onSingle as Call, n, d, c);
-      const got = await everyFunction(onPool as Call, n, d, c);
-      got.forEach(([name, value], i) => results.push(same(name, value, want[i][1])));
-    }
+    const { promises, same: results } = await comparePool(p, single, SHAPES, everyFunction);
     return { asked, threads: p.info.threads, workers: p.info.workers, threadsNote: p.info.threadsNote ?? null, promises, same: results };
   } finally {
     p.dispose();

@@ -95,9 +95,7 @@ export function same(name: string, got: Value, want: Value): Same {
 const SHAPES: [number, number, number][] = [[1, 3, 2], [5, 7, 3], [13, 17, 29], [37, 50, 101], [67, 33, 9], [130, 65, 10]];
 
 /** Every public function on one shape, through `run` (the single-thread API, or the pool awaited). */
-async function everyFunction(
-  call: <R>(f: (s: SoftmaxCE | SoftmaxCEThreaded) => R | Promise<R>) => Promise<R>, n: number, d: number, c: number,
-): Promise<[string, Value][]> {
+const everyFunction: Every = async (call, n, d, c) => {
   const r = rng(n * 1000 + d * 10 + c);
   const x = randomFloat32(r, n * d), w = randomFloat32(r, c * d), b = randomFloat32(r, c);
   const logits = randomFloat32(r, n * c, 5), probs = randomProbs(r, n, c);
@@ -142,7 +140,7 @@ async function everyFunction(
     }
   }));
   return out;
-}
+};
 
 /** Bad arguments, each as a call on the pool; `good` is a valid call made after each. */
 function badCalls(p: SoftmaxCEThreaded) {
@@ -173,9 +171,16 @@ async function outcome(promise: Promise<unknown>): Promise<{ outcome: 'resolved'
   return Promise.race([settled, timeout.then(() => ({ outcome: 'pending' as const, message: '' }))]);
 }
 
-async function poolReport(init: Lib['init'], single: SoftmaxCE, asked: number | 'auto'): Promise<PoolReport> {
-  const build = single.info.build;
-  const p = await init({ build, threads: asked });
+/** Runs public functions through `call`: the single-thread API, or the pool awaited. */
+export type Every = (
+  call: <R>(f: (s: SoftmaxCE | SoftmaxCEThreaded) => R | Promise<R>) => Promise<R>, n: number, d: number, c: number,
+) => Promise<[string, Value][]>;
+
+/**
+ * `every` on the single-thread instance and on the pool, shape by shape, compared bitwise;
+ * `promises`: whether every call on the pool returned a Promise.
+ */
+export async function comparePool(p: SoftmaxCEThreaded, single: SoftmaxCE, shapes: [number, number, number][], every: Every) {
   let promises = true;
   const onPool = async <R>(f: (s: SoftmaxCEThreaded) => R | Promise<R>): Promise<R> => {
     const result = f(p);
@@ -183,13 +188,19 @@ async function poolReport(init: Lib['init'], single: SoftmaxCE, asked: number | 
     return result;
   };
   const onSingle = async <R>(f: (s: SoftmaxCE) => R | Promise<R>): Promise<R> => f(single);
-
   const results: Same[] = [];
-  for (const [n, d, c] of SHAPES) {
-    const want = await everyFunction(onSingle as never, n, d, c);
-    const got = await everyFunction(onPool as never, n, d, c);
+  for (const [n, d, c] of shapes) {
+    const want = await every(onSingle as never, n, d, c);
+    const got = await every(onPool as never, n, d, c);
     got.forEach(([name, value], i) => results.push(same(name, value, want[i][1])));
   }
+  return { promises, same: results };
+}
+
+async function poolReport(init: Lib['init'], single: SoftmaxCE, asked: number | 'auto'): Promise<PoolReport> {
+  const build = single.info.build;
+  const p = await init({ build, threads: asked });
+  const { promises, same: results } = await comparePool(p, single, SHAPES, everyFunction);
 
   const { good, table } = badCalls(p);
   const bad: Rejected[] = [];
