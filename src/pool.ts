@@ -1,9 +1,10 @@
 /**
  * A pool of workers over one shared WebAssembly memory: worker_threads in Node, Web
- * Workers in browsers. Each phase's calls are split by output rows (src/calls.ts), one
- * contiguous part per worker. A run's phases go to the workers as one job in a shared
- * control block, with a barrier after each phase (src/worker.ts): no locks (parts never
- * overlap), and one message back per job, not one per phase and worker.
+ * Workers in browsers, and the calling thread where it may block. Each phase's calls are
+ * split by output rows or columns (src/calls.ts), one contiguous chunk per thread. A
+ * run's phases go to the threads as one job in a shared control block, with a barrier
+ * after each phase (src/worker.ts): no locks (chunks never overlap), and at most one
+ * message back per job, not one per phase and worker.
  */
 import { partOf, type KernelName, type Phase } from './calls.js';
 import {
@@ -14,8 +15,6 @@ import type { KernelExports } from './wasm.js';
 // so no Node import exists in the bundle that browsers load.
 import type * as WorkerThreads from 'node:worker_threads';
 
-type Message = WorkerMessage;
-
 /** What the pool needs of a worker, the same in Node and in browsers. */
 interface Port {
   post(message: unknown): void;
@@ -24,7 +23,7 @@ interface Port {
   keepAlive(on: boolean): void;
 }
 
-type Spawn = (onMessage: (m: Message) => void, onDeath: (error: Error) => void) => Port;
+type Spawn = (onMessage: (m: WorkerMessage) => void, onDeath: (error: Error) => void) => Port;
 
 
 let workerUrl: string | undefined;
@@ -64,7 +63,7 @@ export function workerPlatform(): { spawn: Spawn } | { reason: string } {
       spawn: (onMessage, onDeath) => {
         const w = new Worker(url);
         let dead = false;
-        w.onmessage = (e) => onMessage(e.data as Message);
+        w.onmessage = (e) => onMessage(e.data as WorkerMessage);
         w.onerror = (e) => {
           e.preventDefault();
           if (!dead) { dead = true; w.terminate(); onDeath(new Error(e.message || 'worker error')); }
@@ -76,13 +75,15 @@ export function workerPlatform(): { spawn: Spawn } | { reason: string } {
   return { reason: 'this platform has no workers (Node ≥ 20.16 worker_threads or Web Workers)' };
 }
 
-/** Every kernel a call may name, in the order a job refers to them (a Record, so none is missed). */
-const KERNEL_INDEX: Record<KernelName, number> = {
-  gemm_nt_f32: 0, gemm_nn_f32: 1, gemm_tn_f32: 2, gemm_nt_f32_scratch: 3, gemm_nn_f32_scratch: 4, gemm_tn_f32_scratch: 5,
-  colsum_f32: 6, softmax_rows_f32: 7, log_softmax_rows_f32: 8, xent_index_rows_f32: 9, xent_prob_rows_f32: 10,
-  exp_f32: 11, sgd_update_f32: 12, sgd_momentum_update_f32: 13, adam_update_f32: 14, adamw_update_f32: 15,
+/** Every kernel a call may name (a Record, so none is missed); a job refers to them by index. */
+const KERNELS: Record<KernelName, true> = {
+  gemm_nt_f32: true, gemm_nn_f32: true, gemm_tn_f32: true, gemm_nt_f32_scratch: true, gemm_nn_f32_scratch: true,
+  gemm_tn_f32_scratch: true, colsum_f32: true, softmax_rows_f32: true, log_softmax_rows_f32: true,
+  xent_index_rows_f32: true, xent_prob_rows_f32: true, exp_f32: true, sgd_update_f32: true,
+  sgd_momentum_update_f32: true, adam_update_f32: true, adamw_update_f32: true,
 };
-const KERNEL_NAMES = (Object.keys(KERNEL_INDEX) as KernelName[]).sort((a, b) => KERNEL_INDEX[a] - KERNEL_INDEX[b]);
+const KERNEL_NAMES = Object.keys(KERNELS) as KernelName[];
+const KERNEL_INDEX = Object.fromEntries(KERNEL_NAMES.map((name, i) => [name, i])) as Record<KernelName, number>;
 
 /**
  * Float64 words of the job area (128 KiB): a phase of a step on 2 threads takes about 60
@@ -309,7 +310,7 @@ export class Pool {
     else job.resolve();
   }
 
-  private onMessage(m: Message): void {
+  private onMessage(m: WorkerMessage): void {
     const job = this.current;
     if (m.type === 'ready' || !job || m.job !== job.id) return;
     if (m.type === 'done') this.ended(job);
