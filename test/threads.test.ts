@@ -122,6 +122,18 @@ describe('threads', () => {
     });
   }
 
+  it('repeated calls do not grow WebAssembly memory (either mode)', async () => {
+    const [n, d, c] = [37, 50, 101], r = rng(6);
+    const args = { x: randomFloat32(r, n * d), w: randomFloat32(r, c * d), target: randomLabels(r, n, c), n, d, c };
+    for (const callerComputes of MODES) {
+      const p = pools.get(`2 ${callerComputes}`)!.p;
+      await p.linearCrossEntropy(args);
+      const before = p.memoryBytes;
+      for (let i = 0; i < 1000; i++) await p.linearCrossEntropy(args);
+      expect(p.memoryBytes, `callerComputes: ${callerComputes}`).toBe(before);
+    }
+  });
+
   it('a run of more phases than one job holds goes as several jobs, with the same results', async () => {
     // chunk: { rows: 1 } makes 3 phases per row: 600 phases, more than one job area holds (5 jobs with 3 threads).
     const [n, d, c] = [200, 12, 40], r = rng(4);
