@@ -36,13 +36,13 @@
 // Results: bench/results/browser.{json,md} (build/bench/ for --quick, unless --save).
 import { createServer } from 'node:http';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { readFile, readdir, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import os from 'node:os';
 import { TIMING, median } from './measure.mjs';
 import { THREAD_SHAPES } from './threads.mjs';
-import { compareFingerprints, libraryFile, makeData, root, stamp, toJson } from './common.mjs';
+import { compareFingerprints, libraryFile, makeData, root, stamp, writeSection } from './common.mjs';
 
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const WASM_DIST = path.join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
@@ -189,14 +189,9 @@ export async function browser({ quick = false, save = !quick } = {}) {
       meta, section: 'browser', timing, jitWarmMs: warmMs, pages: info, cells, bitwise, tfjsAgreement: agreement, tfjsLeaks: leaks, problems,
     };
     out.speedups = THREAD_SHAPES.map((s) => speedups(out, s));
-    const dir = save ? `${root}/bench/results` : `${root}/build/bench`;
-    await mkdir(dir, { recursive: true });
-    await writeFile(`${dir}/browser.json`, toJson(out));
-    const md = browserTable(out);
-    await writeFile(`${dir}/browser.md`, md + '\n');
-    console.log('\n' + md + '\n');
+    const dir = await writeSection('browser', out, browserTable(out), save);
     for (const p of problems) log(`bench browser: the page reported: ${p}`);
-    log(`bench browser: wrote ${dir.replace(root + '/', '')}/browser.json and .md`);
+    log(`bench browser: wrote ${dir}/browser.json and .md`);
   } finally {
     await browserApp.close().catch(() => {});
     await server.close();

@@ -1,6 +1,6 @@
 // What the bench sections share: seeded inputs, the library snapshot every process of a
 // run loads, the results stamp (machine, versions, load), JSON formatting, peak RSS.
-import { readFile, copyFile, mkdir, rm } from 'node:fs/promises';
+import { readFile, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -133,4 +133,17 @@ export function compareFingerprints(a, b) {
     if (!(err <= 2e-3)) bad.push(`${key} ${a[key].toPrecision(6)} vs ${b[key].toPrecision(6)}`);
   }
   return bad;
+}
+
+/**
+ * Writes a section's results as <name>.json and <name>.md (bench/results when saved, else
+ * build/bench), prints the table and returns the folder, relative to the repository.
+ */
+export async function writeSection(name, results, md, save) {
+  const dir = save ? `${root}/bench/results` : `${root}/build/bench`;
+  await mkdir(dir, { recursive: true });
+  await writeFile(`${dir}/${name}.json`, toJson(results));
+  await writeFile(`${dir}/${name}.md`, md + '\n');
+  console.log('\n' + md + '\n');
+  return dir.replace(root + '/', '');
 }

@@ -19,7 +19,6 @@
 // Timing: medians of interleaved runs after warm-up (bench/measure.mjs; a Promise is timed
 // until it settles). Results: bench/results/threads.{json,md} (build/bench/ for --quick, unless --save).
 import { spawn } from 'node:child_process';
-import { writeFile, mkdir } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
 import path from 'node:path';
@@ -27,7 +26,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { PEERS, loadTf } from './peers.mjs';
 import { TIMING, timeCells } from './measure.mjs';
-import { importLibrary, libraryFile, makeData, root, stamp, toJson } from './common.mjs';
+import { importLibrary, libraryFile, makeData, root, stamp, writeSection } from './common.mjs';
 
 const gc = globalThis.gc ?? (() => {});
 
@@ -175,13 +174,8 @@ export async function threads({ quick = false, save = !quick } = {}) {
     tfjs: { requestedThreads: 2, getThreadsCount: tfjsThreads, WASM_HAS_MULTITHREAD_SUPPORT: tfjsMultithreadFlag, forcedThreadedBinary: tfjsForced },
   };
   out.speedups = THREAD_SHAPES.map((s) => speedups(out, s));
-  const dir = save ? `${root}/bench/results` : `${root}/build/bench`;
-  await mkdir(dir, { recursive: true });
-  await writeFile(`${dir}/threads.json`, toJson(out));
-  const md = threadsTable(out);
-  await writeFile(`${dir}/threads.md`, md + '\n');
-  console.log('\n' + md + '\n');
-  log(`bench threads: wrote ${dir.replace(root + '/', '')}/threads.json and .md`);
+  const dir = await writeSection('threads', out, threadsTable(out), save);
+  log(`bench threads: wrote ${dir}/threads.json and .md`);
 }
 
 export function speedups(results, shape) {

@@ -23,14 +23,13 @@
 // the loss relative, pass at ≤ 1e-5 (the tests' rule).
 // Results: bench/results/vocab.{json,md} (build/bench/ for --quick, unless --save).
 import { spawn } from 'node:child_process';
-import { writeFile, mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { PEERS, loadTf } from './peers.mjs';
 import { median, timeCells } from './measure.mjs';
 import {
-  MiB, autoBlockRows, chunkBytes, hwm, importLibrary, makeData, resetHwm, root, rss, stamp, toJson,
+  MiB, autoBlockRows, chunkBytes, hwm, importLibrary, makeData, resetHwm, rss, stamp, writeSection,
 } from './common.mjs';
 
 const gc = globalThis.gc ?? (() => {});
@@ -248,13 +247,8 @@ export async function vocab({ quick = false, save = !quick, slow = false } = {})
   const meta = await stamp({ instance: (await ctx.lib.init()), builds: [], loadStart, quick });
   const results = { meta, section: 'vocab', options: { quick, slow }, chunkBytes: bytes, targets: TARGETS, cells, memory, agreement: checks, skipped };
   results.summary = summarize(results);
-  const dir = save ? `${root}/bench/results` : `${root}/build/bench`;
-  await mkdir(dir, { recursive: true });
-  await writeFile(`${dir}/vocab.json`, toJson(results));
-  const md = vocabTable(results);
-  await writeFile(`${dir}/vocab.md`, md + '\n');
-  console.log('\n' + md + '\n');
-  log(`bench vocab: wrote ${dir.replace(root + '/', '')}/vocab.json and .md`);
+  const dir = await writeSection('vocab', results, vocabTable(results), save);
+  log(`bench vocab: wrote ${dir}/vocab.json and .md`);
 }
 
 /** The issue's targets, met or not. */
