@@ -162,9 +162,15 @@ import { NT_NR, NT_L2_FLOATS, NT_A_FLOATS, NT_PACK_MIN_N } from './tiles';
   return max(1, NT_A_FLOATS / (max(4, (k + 3) & ~3) << 1));
 }
 
-/** Scratch bytes for the packed path of gemm_nt_f32 (less runs it unpacked, same results). */
-export function gemm_nt_f32_scratch(n: i32, k: i32): usize {
-  return <usize>blockPairs(k) * pairBytes(k) + <usize>blockQuads(n, k) * quadBytes(k);
+/**
+ * Scratch bytes for the packed path of gemm_nt_f32 (less runs it unpacked, same results);
+ * 0 where it never packs. An f64, computed in u64: at large k the size passes 2^32, which
+ * a usize would wrap and JavaScript would read as a negative i32.
+ */
+export function gemm_nt_f32_scratch(n: i32, k: i32): f64 {
+  if (k <= 0 || n < NT_PACK_MIN_N) return 0;
+  const vecs = <u64>((<u32>k + 3) >> 2);
+  return <f64>(<u64>blockPairs(k) * (vecs << 5) + <u64>blockQuads(n, k) * (vecs << 6));
 }
 
 export function gemm_nt_f32(
@@ -174,7 +180,7 @@ export function gemm_nt_f32(
   const strideA = <usize>lda << 2, strideB = <usize>ldb << 2, strideC = <usize>ldc << 2;
   const pair = pairBytes(k), quad = quadBytes(k), vecs = (k + 3) >> 2;
   // Below NT_PACK_MIN_N columns each packed row of A would serve too few outputs to pay.
-  if (k <= 0 || n < NT_PACK_MIN_N || scratchBytes < gemm_nt_f32_scratch(n, k)) {
+  if (k <= 0 || n < NT_PACK_MIN_N || <f64>scratchBytes < gemm_nt_f32_scratch(n, k)) {
     // Unpacked: blocks of B's rows that stay in L2 while every row pair of A sweeps them.
     const nc = max(NT_NR, (NT_L2_FLOATS / max(k, 1)) / NT_NR * NT_NR);
     for (let jb = 0; jb < n; jb += nc) {
