@@ -13,6 +13,7 @@
  * parameter (assembly/sgd.ts, momentum.ts, adam.ts). Nothing of W crosses the boundary.
  */
 import type { SoftmaxCE } from './api.js';
+import { SoftmaxCEThreaded } from './threaded.js';
 import type { Tensor } from './tensor.js';
 import type { LinearCrossEntropyArgs } from './types.js';
 import { ArgumentError, checkFloat32, checkSize } from './validate.js';
@@ -233,6 +234,12 @@ export class SoftmaxClassifier {
   /** Made by `sce.classifier(options)` or `SoftmaxClassifier.fromJSON(sce, json)`. */
   constructor(sce: SoftmaxCE, options: ClassifierOptions) {
     const fn = 'classifier';
+    // Training uses each method's result at once; a threaded instance returns Promises, so
+    // it would read losses and probabilities that do not exist yet (NaN, zeros): say so.
+    if (sce instanceof SoftmaxCEThreaded) {
+      throw new TypeError('softmax-ce-wasm: SoftmaxClassifier: a threaded instance (init({ threads })) cannot train a classifier; ' +
+        'use a synchronous one, init()');
+    }
     if (options === null || typeof options !== 'object') throw new ArgumentError(fn, 'expected an options object { inputs, classes }');
     this.inputs = checkSize(fn, 'inputs', options.inputs);
     this.classes = checkSize(fn, 'classes', options.classes);
