@@ -18,7 +18,8 @@ import type * as WorkerThreads from 'node:worker_threads';
 /** What the pool needs of a worker, the same in Node and in browsers. */
 interface Port {
   post(message: unknown): void;
-  terminate(): void;
+  /** Resolves once the worker runs no more code (Node: its exit; browsers: terminate() is immediate). */
+  terminate(): Promise<void>;
   /** Node: whether the worker keeps the process alive (only while it has work). */
   keepAlive(on: boolean): void;
 }
@@ -46,7 +47,7 @@ export function workerPlatform(): { spawn: Spawn } | { reason: string } {
         w.on('exit', (code) => die(new Error(`worker exited with code ${code}`)));
         return {
           post: (m) => w.postMessage(m),
-          terminate: () => { dead = true; void w.terminate(); },
+          terminate: () => { dead = true; return w.terminate().then(() => undefined); },
           keepAlive: (on) => (on ? w.ref() : w.unref()),
         };
       },
@@ -68,7 +69,7 @@ export function workerPlatform(): { spawn: Spawn } | { reason: string } {
           e.preventDefault();
           if (!dead) { dead = true; w.terminate(); onDeath(new Error(e.message || 'worker error')); }
         };
-        return { post: (m) => w.postMessage(m), terminate: () => { dead = true; w.terminate(); }, keepAlive: () => {} };
+        return { post: (m) => w.postMessage(m), terminate: () => { dead = true; w.terminate(); return Promise.resolve(); }, keepAlive: () => {} };
       },
     };
   }
@@ -113,6 +114,16 @@ const CHUNKS_PER_THREAD = 1;
 const SPIN_BARRIER_MS = 1;
 const SPIN_JOB_MS = 0.2;
 
+/**
+ * How long a barrier may wait after a thread arrived with no other arriving before the job
+ * fails (a worker that stopped without an error, or that died where its exit event cannot
+ * arrive). Every thread's chunk of a phase is the same work, so the others normally arrive
+ * within a fraction of a chunk's time; 10 s is far past any lag seen on a loaded host.
+ */
+const STALL_MS = 10_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Whether this thread may block in Atomics.wait (Node's main thread and workers: yes; a browser page: no). */
 export function mayBlock(): boolean {
   try {
@@ -155,8 +166,10 @@ export class Pool {
   private lastJob = 0;
   private current: Job | null = null;
   private disposed = false;
-  /** The last job was aborted (a worker died in it). */
+  /** The last job was aborted (a worker died in it, or it stalled): workers may still be in it. */
   private aborted = false;
+  /** See STALL_MS; tests lower it. */
+  stallMs = STALL_MS;
 
   constructor(
     readonly parts: number,
@@ -169,7 +182,7 @@ export class Pool {
     this.ctl = new Int32Array(this.control, 0, CONTROL_WORDS);
     this.words = new Float64Array(this.control, HEADER_BYTES, JOB_WORDS);
     this.callerPart = caller && {
-      ctl: this.ctl, words: this.words, word: WORD, index: 0, parts, spinBarrierMs: SPIN_BARRIER_MS,
+      ctl: this.ctl, words: this.words, word: WORD, index: 0, parts, spinBarrierMs: SPIN_BARRIER_MS, stallMs: STALL_MS,
       kernels: KERNEL_NAMES.map((name) => caller[name] as (...args: number[]) => void),
     };
     for (let i = 0; i < parts - (caller ? 1 : 0); i++) {
@@ -246,6 +259,31 @@ export class Pool {
     Atomics.store(this.ctl, WORD.crash, this.partIndex(index) + 1);
   }
 
+  /** @internal For tests: makes worker `index` stop at the start of the next job without throwing (it blocks until terminated). */
+  hang(index: number): void {
+    Atomics.store(this.ctl, WORD.hang, this.partIndex(index) + 1);
+  }
+
+  /**
+   * Resolves when no worker is in a job: at once after a job that ended, and after an
+   * aborted one when every worker has left it; a worker that has not left it within
+   * stallMs (it stopped) is terminated and replaced. Until then nothing may touch memory
+   * that the job used: a survivor may still be in a kernel writing it.
+   */
+  async settled(): Promise<void> {
+    const since = performance.now();
+    while (this.aborted && !this.disposed) {
+      const late = this.slots.filter((_, i) => Atomics.load(this.ctl, WORD.last + this.partIndex(i)) !== this.lastJob);
+      if (late.length === 0) break;
+      if (performance.now() - since > this.stallMs) {
+        await Promise.all(late.map((slot) => this.replace(slot)));
+        break;
+      }
+      await sleep(1);
+    }
+    this.aborted = false;
+  }
+
   /** The part that worker `slot` runs (the calling thread, when it takes part, runs part 0). */
   private partIndex(slot: number): number {
     return this.callerPart ? slot + 1 : slot;
@@ -253,14 +291,11 @@ export class Pool {
 
   private async runJob(phases: number): Promise<void> {
     if (this.disposed) throw new Error('softmax-ce-wasm: the pool was disposed');
+    // The last job was aborted: wait until the others have left it (they may still be in a
+    // kernel). Otherwise a worker that is still storing its `last` word is harmless: it goes
+    // on to wait for the job this starts.
+    await this.settled();
     if (!this.slots.every((s) => s.started)) await this.ready();
-    // A worker died in the last job: wait until the others have left it (they may still be
-    // in a kernel). Otherwise a worker that is still storing its `last` word is harmless:
-    // it goes on to wait for the job this starts.
-    while (this.aborted && !this.slots.every((_, i) => Atomics.load(this.ctl, WORD.last + this.partIndex(i)) === this.lastJob)) {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-    this.aborted = false;
     // dispose() may have run while this waited: its workers are gone and would never answer.
     if (this.disposed) throw new Error('softmax-ce-wasm: the pool was disposed');
     this.words[0] = phases;
@@ -276,18 +311,62 @@ export class Pool {
     // 256×784×10 at 0.62 ms a step against 0.52 ms (bench interleaving, medians).
     Atomics.notify(this.ctl, WORD.job);
     if (this.callerPart) this.runCallerPart(id, phases);
+    else this.watch(this.current!);
     return done;
+  }
+
+  /**
+   * While workers alone run job `job`: fails it when a barrier has had a thread waiting
+   * and no arrival for stallMs (the count is then not a multiple of the threads).
+   */
+  private watch(job: Job): void {
+    let count = Atomics.load(this.ctl, WORD.arrived), since = performance.now();
+    const tick = () => {
+      if (this.current !== job) return;
+      const now = Atomics.load(this.ctl, WORD.arrived);
+      if (now !== count) [count, since] = [now, performance.now()];
+      else if (count % this.parts !== 0 && performance.now() - since >= this.stallMs) return this.stall(job);
+      setTimeout(tick, Math.min(100, this.stallMs / 4));
+    };
+    setTimeout(tick, Math.min(100, this.stallMs / 4));
+  }
+
+  /** Aborts job `job`, whose barrier waited stallMs for a thread: the others leave it at their next barrier. */
+  private stall(job: Job): void {
+    this.aborted = true;
+    Atomics.store(this.ctl, WORD.abort, job.id);
+    Atomics.add(this.ctl, WORD.arrived, ABORTED);
+    Atomics.notify(this.ctl, WORD.arrived);
+    this.finish(new Error(`softmax-ce-wasm: a thread did not reach a barrier within ${this.stallMs} ms of the others ` +
+      '(a worker stopped); a worker that does not leave the call is replaced, and the call can be retried'));
+  }
+
+  /** Ends a worker that does not leave a job and starts another in its place. */
+  private async replace(slot: Slot): Promise<void> {
+    const index = this.slots.indexOf(slot);
+    await slot.port.terminate();
+    if (!this.disposed) this.start(slot, index);
   }
 
   /** The calling thread's part of job `id`, then a wait for the other parts. */
   private runCallerPart(id: number, phases: number): void {
-    const job = this.current!;
-    const ended = runPart(this.callerPart!, id, (message) => { job.failure ??= message; });
-    if (ended !== 'aborted') {
+    const job = this.current!, part = this.callerPart!;
+    part.stallMs = this.stallMs;
+    let ended = runPart(part, id, (message) => { job.failure ??= message; });
+    if (ended !== 'aborted' && ended !== 'stalled') {
       const goal = this.parts * phases;
-      let count = Atomics.load(this.ctl, WORD.arrived);
-      while (count < goal) count = waitChange(this.ctl, WORD.arrived, count, SPIN_BARRIER_MS);
+      for (let count = Atomics.load(this.ctl, WORD.arrived); count < goal;) {
+        const next = waitChange(this.ctl, WORD.arrived, count, SPIN_BARRIER_MS, this.stallMs);
+        if (next === count) {
+          ended = 'stalled';
+          break;
+        }
+        count = next;
+      }
     }
+    // A worker stopped: it would hold this thread forever (its exit event, if any, cannot
+    // arrive while this thread blocks).
+    if (ended === 'stalled' && Atomics.load(this.ctl, WORD.abort) !== id) return this.stall(job);
     // A worker died: its exit event rejects the job.
     if (Atomics.load(this.ctl, WORD.abort) === id) return;
     this.ended(job);

@@ -24,6 +24,8 @@ export const WORD = {
   failed: 3,
   /** Test hook: worker (index + 1) throws at the start of the next job. */
   crash: 4,
+  /** Test hook: worker (index + 1) stops at the start of the next job, without throwing (it blocks until terminated). */
+  hang: 5,
   /** Per thread i, at last + i: the last job it has left (up to 256 threads). */
   last: 16,
   /** Per phase p of a job, at claims + p: chunks claimed so far. */
@@ -52,6 +54,12 @@ export interface Part {
   /** How many threads take part (the barrier's count per phase). */
   parts: number;
   spinBarrierMs: number;
+  /**
+   * How long a barrier wait may see no other thread arrive before runPart gives up with
+   * 'stalled' (the calling thread: a worker that stopped would hold it forever); Infinity
+   * for workers, which an abort always releases.
+   */
+  stallMs: number;
 }
 
 /** The message that starts a worker. */
@@ -87,19 +95,22 @@ export type WorkerMessage =
 
 /**
  * Waits until ctl[i] is no longer `value`, spinning up to `spinMs` and then sleeping, and
- * returns the new value. Runs in workers (and on a calling thread that may block).
+ * returns the new value — or `value` itself when `timeoutMs` pass first (Infinity: never).
+ * Runs in workers (and on a calling thread that may block).
  */
-export function waitChange(ctl: Int32Array, i: number, value: number, spinMs: number): number {
+export function waitChange(ctl: Int32Array, i: number, value: number, spinMs: number, timeoutMs = Infinity): number {
   let v = Atomics.load(ctl, i);
   if (v !== value) return v;
-  const until = performance.now() + spinMs;
+  const start = performance.now(), until = start + spinMs, deadline = start + timeoutMs;
   for (let n = 1; ; n++) {
     v = Atomics.load(ctl, i);
     if (v !== value) return v;
     if ((n & 63) === 0 && performance.now() > until) break;
   }
   do {
-    Atomics.wait(ctl, i, value);
+    const left = deadline - performance.now();
+    if (left <= 0) return value;
+    Atomics.wait(ctl, i, value, left);
     v = Atomics.load(ctl, i);
   } while (v === value);
   return v;
@@ -113,10 +124,11 @@ export function waitChange(ctl: Int32Array, i: number, value: number, spinMs: nu
  * arguments (−1: none; this thread's region is `index` regions on), the argument count
  * and the arguments (all float64). A call that throws is reported through `fail`; the
  * thread still meets every barrier, without running later calls. Returns whether this
- * thread finished the job last, or 'aborted'.
+ * thread finished the job last, 'aborted', or 'stalled' (a barrier saw no arrival for
+ * part.stallMs; the thread has left the job, and the caller must abort it).
  */
-export function runPart(part: Part, job: number, fail: (message: string) => void): boolean | 'aborted' {
-  const { ctl, words, kernels, word, index, parts, spinBarrierMs } = part;
+export function runPart(part: Part, job: number, fail: (message: string) => void): boolean | 'aborted' | 'stalled' {
+  const { ctl, words, kernels, word, index, parts, spinBarrierMs, stallMs } = part;
   let failed = false;
   const phases = words[0];
   for (let p = 0, at = 1; p < phases; p++) {
@@ -145,8 +157,11 @@ export function runPart(part: Part, job: number, fail: (message: string) => void
     if (p === phases - 1) return arrived === goal;
     // The barrier: every thread has finished phase p. An abort (a worker died) lifts the
     // count past any goal; then the job ends here.
-    let count = arrived;
-    while (count < goal) count = waitChange(ctl, word.arrived, count, spinBarrierMs);
+    for (let count = arrived; count < goal;) {
+      const next = waitChange(ctl, word.arrived, count, spinBarrierMs, stallMs);
+      if (next === count) return 'stalled';
+      count = next;
+    }
     if (Atomics.load(ctl, word.abort) === job) return 'aborted';
   }
   return false;
@@ -162,7 +177,7 @@ function serve(post: (m: WorkerMessage) => void, listen: (f: (m: WorkerInit) => 
     const exports = new WebAssembly.Instance(init.module, { env: { memory: init.memory } }).exports;
     const ctl = new Int32Array(init.control), { word, index } = init;
     const part: Part = {
-      ctl, word, index, parts: init.parts, spinBarrierMs: init.spinBarrierMs,
+      ctl, word, index, parts: init.parts, spinBarrierMs: init.spinBarrierMs, stallMs: Infinity,
       words: new Float64Array(init.control, init.jobOffset, init.jobWords),
       kernels: init.kernels.map((name) => exports[name] as (...args: number[]) => void),
     };
@@ -174,6 +189,11 @@ function serve(post: (m: WorkerMessage) => void, listen: (f: (m: WorkerInit) => 
         if (job === init.stop) return;
         seen = job;
         if (Atomics.load(ctl, word.crash) === index + 1) throw new Error('worker crashed on request');
+        if (Atomics.load(ctl, word.hang) === index + 1) {
+          Atomics.store(ctl, word.hang, 0);
+          const never = new Int32Array(new SharedArrayBuffer(4));
+          for (;;) Atomics.wait(never, 0, 0);
+        }
         const last = runPart(part, job, (message) => post({ type: 'failed', job, message }));
         if (last === true && init.postDone) post({ type: 'done', job });
         Atomics.store(ctl, word.last + index, job);
