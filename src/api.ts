@@ -3,8 +3,8 @@
  * places them in WebAssembly memory, runs the kernels on this thread, and returns fresh
  * arrays that belong to the caller — copies, never views, except where a method says so.
  */
-import { runPhases, type Job } from './calls.js';
-import { Core } from './core.js';
+import { runPhases } from './calls.js';
+import { Core, type Stage } from './core.js';
 import { SoftmaxClassifier, type ClassifierOptions } from './classifier.js';
 import type { Tensor } from './tensor.js';
 import type {
@@ -59,7 +59,8 @@ export class SoftmaxCE extends Core {
     return new SoftmaxClassifier(this, options);
   }
 
-  private run<R>(job: Job<R>): R {
+  private run<R>(stage: Stage<R>): R {
+    const job = stage();
     runPhases(this.k, job.phases);
     return job.finish();
   }

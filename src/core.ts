@@ -3,13 +3,19 @@
  * lay out WebAssembly memory, place the inputs (a copy for a Float32Array, nothing for a
  * Tensor), describe the kernel calls as phases (src/calls.ts), and read the results.
  * The synchronous API (api.ts) runs the phases inline; the thread pool splits them.
+ *
+ * Each prepare* method works in two steps: when the method is called, it checks the
+ * arguments (and, on the threaded instance, copies the caller's arrays: the call may run
+ * later, and the caller may change them meanwhile); the Stage it returns lays memory out
+ * and places the inputs when the call runs (on the threaded instance, at the head of the
+ * queue, when no other call uses memory).
  */
 import { Arena, type Slot } from './arena.js';
 import { call, type Call, type Job, type Phase } from './calls.js';
 import { Tensor } from './tensor.js';
 import type { BuildName, KernelExports } from './wasm.js';
 import type {
-  CrossEntropyArgs, CrossEntropyResult, LinearArgs, LinearCrossEntropyArgs, LinearCrossEntropyResult,
+  CrossEntropyArgs, CrossEntropyResult, LinearArgs, LinearCrossEntropyArgs, LinearCrossEntropyResult, LossOptions,
 } from './types.js';
 import { ArgumentError, checkFloat32, checkSize, planLoss, type LossPlan } from './validate.js';
 
@@ -27,6 +33,9 @@ export interface Info {
 }
 
 const F32 = 4, F64 = 8, I32 = 4;
+
+/** The second step of a call: lay memory out, place the inputs, return the job. */
+export type Stage<R> = () => Job<R>;
 
 /**
  * linearCrossEntropy holds the logits of at most this many bytes at once: above it the
@@ -90,6 +99,8 @@ export class Core {
   readonly info: Info;
   protected readonly k: KernelExports;
   protected readonly arena: Arena;
+  /** Whether calls copy the caller's arrays when made (the threaded instance: they run later). */
+  protected snapshot = false;
 
   constructor(kernels: KernelExports, info: Info) {
     this.k = kernels;
@@ -121,7 +132,7 @@ export class Core {
     return t;
   }
 
-  protected prepareLinear(args: LinearArgs & { out?: Tensor }): Job<Float32Array> {
+  protected prepareLinear(args: LinearArgs & { out?: Tensor }): Stage<Float32Array> {
     const fn = 'linear';
     const { n, d, c } = this.dims(fn, args);
     const slots: Slot[] = [
@@ -134,25 +145,29 @@ export class Core {
     const w = this.operand(fn, 'w', args.w, c * d, 'c×d');
     const b = this.operand(fn, 'b', args.b, c, 'c', true);
     const out = this.output(fn, 'out', args.out, n * c, 'n×c', [x, w, b]);
-    const [sx, sw, sb, sz, ss] = this.arena.layout(fn, slots);
-    const pz = out ? out.ptr : sz, scratch = this.k.gemm_nt_f32_scratch(c, d);
-    const phases = [[byColumns(call('gemm_nt_f32', [pz, c, this.place(x, sx), d, this.place(w, sw), d, this.place(b, sb), c, d, 0, n, ss, scratch], 9, 11), n, c, d)]];
-    return { phases, finish: () => (out ? out.array() : this.arena.f32(pz, n * c).slice()) };
+    return () => {
+      const [sx, sw, sb, sz, ss] = this.arena.layout(fn, slots);
+      const pz = out ? out.ptr : sz, scratch = this.k.gemm_nt_f32_scratch(c, d);
+      const phases = [[byColumns(call('gemm_nt_f32', [pz, c, this.place(x, sx), d, this.place(w, sw), d, this.place(b, sb), c, d, 0, n, ss, scratch], 9, 11), n, c, d)]];
+      return { phases, finish: () => (out ? out.array() : this.arena.f32(pz, n * c).slice()) };
+    };
   }
 
-  protected prepareRowwise(fn: string, logits: Float32Array | Tensor, n: number, c: number, log: boolean): Job<Float32Array> {
+  protected prepareRowwise(fn: string, logits: Float32Array | Tensor, n: number, c: number, log: boolean): Stage<Float32Array> {
     checkSize(fn, 'n', n);
     checkSize(fn, 'c', c);
     const slots: Slot[] = [['logits', n * c * F32]];
     this.arena.plan(fn, slots);
     const z = this.operand(fn, 'logits', logits, n * c, 'n×c');
-    const [sz] = this.arena.layout(fn, slots);
-    const pz = z.tensor ? z.tensor.ptr : this.place(z, sz);
-    const kernel = log ? 'log_softmax_rows_f32' : 'softmax_rows_f32';
-    return { phases: [[call(kernel, [sz, c, pz, c, c, 0, n], 5)]], finish: () => this.arena.f32(sz, n * c).slice() };
+    return () => {
+      const [sz] = this.arena.layout(fn, slots);
+      const pz = z.tensor ? z.tensor.ptr : this.place(z, sz);
+      const kernel = log ? 'log_softmax_rows_f32' : 'softmax_rows_f32';
+      return { phases: [[call(kernel, [sz, c, pz, c, c, 0, n], 5)]], finish: () => this.arena.f32(sz, n * c).slice() };
+    };
   }
 
-  protected prepareCrossEntropy(args: CrossEntropyArgs): Job<CrossEntropyResult> {
+  protected prepareCrossEntropy(args: CrossEntropyArgs): Stage<CrossEntropyResult> {
     const fn = 'crossEntropy';
     if (args === null || typeof args !== 'object') throw new ArgumentError(fn, 'expected an arguments object');
     const n = checkSize(fn, 'n', args.n), c = checkSize(fn, 'c', args.c);
@@ -164,24 +179,26 @@ export class Core {
     const slots: Slot[] = [['logits', scratchZ ? n * c * F32 : 0], ...lossSlots(args, n, c)];
     this.arena.plan(fn, slots);
     const z = this.operand(fn, 'logits', args.logits, n * c, 'n×c');
-    const plan = planLoss(fn, args.target, n, c, args);
+    const plan = this.lossPlan(fn, args.target, n, c, args);
     const out = toOut ? this.output(fn, 'out.dlogits', args.out!.dlogits, n * c, 'n×c', [], true) : null;
     if (out && z.tensor && out !== z.tensor) this.noAlias(fn, 'out.dlogits', out, [z]);
-    const [sz, ploss, ptarget, pweight] = this.arena.layout(fn, slots);
-    const pz = z.tensor ? z.tensor.ptr : this.place(z, sz);
-    const pdz = out ? out.ptr : z.tensor ? sz : pz;
-    this.placeLossInputs(plan, ptarget, pweight, n, c);
-    return {
-      phases: [[this.lossCall(plan, pdz, pz, ptarget, pweight, ploss, 0, n, c)]],
-      finish: () => {
-        const result: CrossEntropyResult = { loss: this.reduceLoss(plan, ploss, n) };
-        if (grad && !out) result.dlogits = this.arena.f32(pdz, n * c).slice();
-        return result;
-      },
+    return () => {
+      const [sz, ploss, ptarget, pweight] = this.arena.layout(fn, slots);
+      const pz = z.tensor ? z.tensor.ptr : this.place(z, sz);
+      const pdz = out ? out.ptr : z.tensor ? sz : pz;
+      this.placeLossInputs(plan, ptarget, pweight, n, c);
+      return {
+        phases: [[this.lossCall(plan, pdz, pz, ptarget, pweight, ploss, 0, n, c)]],
+        finish: () => {
+          const result: CrossEntropyResult = { loss: this.reduceLoss(plan, ploss, n) };
+          if (grad && !out) result.dlogits = this.arena.f32(pdz, n * c).slice();
+          return result;
+        },
+      };
     };
   }
 
-  protected prepareLinearCrossEntropy(args: LinearCrossEntropyArgs): Job<LinearCrossEntropyResult> {
+  protected prepareLinearCrossEntropy(args: LinearCrossEntropyArgs): Stage<LinearCrossEntropyResult> {
     const fn = 'linearCrossEntropy';
     const { n, d, c } = this.dims(fn, args);
     const grad = args.grad ?? true;
@@ -206,12 +223,20 @@ export class Core {
     const x = this.operand(fn, 'x', args.x, n * d, 'n×d');
     const w = this.operand(fn, 'w', args.w, c * d, 'c×d');
     const b = this.operand(fn, 'b', args.b, c, 'c', true);
-    const plan = planLoss(fn, args.target, n, c, args);
+    const plan = this.lossPlan(fn, args.target, n, c, args);
     const inputs = [x, w, b];
     const outDx = wantDx ? this.output(fn, 'out.dx', o.dx, n * d, 'n×d', inputs) : null;
     const outDw = this.output(fn, 'out.dw', o.dw, c * d, 'c×d', inputs);
     const outDb = b.array || b.tensor ? this.output(fn, 'out.db', o.db, c, 'c', inputs) : null;
     this.distinct(fn, [['out.dx', outDx], ['out.dw', outDw], ['out.db', outDb]]);
+    return () => this.stageLinearCrossEntropy(fn, { n, d, c, grad, wantDx, rows, slots, scratch, x, w, b, plan, outDx, outDw, outDb });
+  }
+
+  private stageLinearCrossEntropy(fn: string, s: {
+    n: number; d: number; c: number; grad: boolean; wantDx: boolean; rows: number; slots: Slot[]; scratch: number;
+    x: Operand; w: Operand; b: Operand; plan: LossPlan; outDx: Tensor | null; outDw: Tensor | null; outDb: Tensor | null;
+  }): Job<LinearCrossEntropyResult> {
+    const { n, d, c, grad, wantDx, rows, slots, scratch, x, w, b, plan, outDx, outDw, outDb } = s;
     const [sx, sw, sb, pz, sdx, sdw, sdb, ploss, ptarget, pweight, ss] = this.arena.layout(fn, slots);
     const px = this.place(x, sx), pw = this.place(w, sw), pb = this.place(b, sb);
     const pdx = outDx ? outDx.ptr : sdx, pdw = outDw ? outDw.ptr : sdw, pdb = outDb ? outDb.ptr : sdb;
@@ -255,11 +280,20 @@ export class Core {
     return { n: checkSize(fn, 'n', args.n), d: checkSize(fn, 'd', args.d), c: checkSize(fn, 'c', args.c) };
   }
 
-  /** Checks a float32 input: a Float32Array of the right length, or a live tensor of this instance. */
+  /** Checks a float32 input: a Float32Array of the right length (a copy, see snapshot), or a live tensor of this instance. */
   private operand(fn: string, name: string, value: unknown, length: number, shape: string, optional = false): Operand {
     if (optional && value == null) return ABSENT;
     if (value instanceof Tensor) return { array: null, tensor: this.ownTensor(fn, name, value, length, shape) };
-    return { array: checkFloat32(fn, name, value, length, shape), tensor: null };
+    const array = checkFloat32(fn, name, value, length, shape);
+    return { array: this.snapshot ? array.slice() : array, tensor: null };
+  }
+
+  /** planLoss, with the caller's target and weight copied when the call runs later (see snapshot). */
+  private lossPlan(fn: string, target: CrossEntropyArgs['target'], n: number, c: number, options: LossOptions): LossPlan {
+    const plan = planLoss(fn, target, n, c, options);
+    if (!this.snapshot) return plan;
+    // labels is a fresh array unless the target was an Int32Array; copying it anyway is n words.
+    return { ...plan, weight: plan.weight?.slice() ?? null, labels: plan.labels?.slice() ?? null, probs: plan.probs?.slice() ?? null };
   }
 
   /** Checks an `out` tensor; it must not be one of the inputs (the kernels would read what they write). */

@@ -4,9 +4,16 @@
  * Worker the calling thread computes a share too, see InitOptions.callerComputes). Calls
  * queue in order (they share one memory layout); every kernel call is split by output
  * rows or columns over the threads, so results are bitwise the same for any thread count.
+ *
+ * The queue owns memory. A method checks its arguments and copies the caller's arrays
+ * when it is called (a later change to them never reaches a call already made); the call
+ * lays its scratch out when it reaches the head of the queue, and the arena keeps that
+ * scratch pinned until the job has ended and every worker has left it — also after a
+ * failure — so that tensor() in the meantime allocates elsewhere, and Tensor.write() and
+ * free() wait for the calls made before them (src/arena.ts, Sequencer).
  */
-import { runPhases, type Job } from './calls.js';
-import { Core, type Info } from './core.js';
+import { runPhases } from './calls.js';
+import { Core, type Info, type Stage } from './core.js';
 import type { Pool } from './pool.js';
 import type { Tensor } from './tensor.js';
 import type {
@@ -16,14 +23,18 @@ import type { KernelExports } from './wasm.js';
 
 export class SoftmaxCEThreaded extends Core {
   private queue: Promise<unknown> = Promise.resolve();
+  /** Calls and memory changes queued or running. */
+  private pending = 0;
   private disposed = false;
 
   /** @internal Made by `init({ threads })`; pool is null where workers cannot run (info says why). */
   constructor(kernels: KernelExports, info: Info, private readonly pool: Pool | null) {
     super(kernels, info);
+    this.snapshot = true;
+    this.arena.sequencer = { idle: () => this.pending === 0, after: (change) => void this.order(async () => change()) };
   }
 
-  /** Z = X·Wᵀ + b (see SoftmaxCE.linear). */
+  /** Z = X·Wᵀ + b (see SoftmaxCE.linear). Arrays are read when called; tensors when the call runs. */
   linear(args: LinearArgs & { out?: Tensor }): Promise<Float32Array> {
     return this.enqueue(() => this.prepareLinear(args));
   }
@@ -55,14 +66,39 @@ export class SoftmaxCEThreaded extends Core {
     return this.pool;
   }
 
-  private enqueue<R>(prepare: () => Job<R>): Promise<R> {
-    const result = this.queue.then(async () => {
+  /** Checks and copies the arguments now (a bad one rejects at once); runs the call in its turn. */
+  private enqueue<R>(prepare: () => Stage<R>): Promise<R> {
+    let stage: Stage<R>;
+    try {
       if (this.disposed) throw new Error('softmax-ce-wasm: this instance was disposed');
-      const job = prepare();
-      if (this.pool) await this.pool.run(job.phases);
-      else runPhases(this.k, job.phases);
-      return job.finish();
+      stage = prepare();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.order(async () => {
+      if (this.disposed) throw new Error('softmax-ce-wasm: this instance was disposed');
+      const job = stage();
+      if (!this.pool) {
+        runPhases(this.k, job.phases);
+        return job.finish();
+      }
+      this.arena.pin();
+      try {
+        await this.pool.run(job.phases);
+        return job.finish();
+      } finally {
+        // After a failure, workers may still be in the job's kernels: nothing else touches
+        // memory (the next call's inputs, a tensor in the gap) until they have left it.
+        await this.pool.settled();
+        this.arena.unpin();
+      }
     });
+  }
+
+  /** Runs `task` after everything queued before it, whether that succeeded or not. */
+  private order<R>(task: () => Promise<R>): Promise<R> {
+    this.pending++;
+    const result = this.queue.then(task).finally(() => this.pending--);
     this.queue = result.catch(() => undefined);
     return result;
   }
