@@ -154,12 +154,13 @@ import { NT_NR, NT_L2_FLOATS, NT_A_FLOATS, NT_PACK_MIN_N } from './tiles';
 
 /** 4-row groups of B per block: what fits NT_L2_FLOATS, at least 1, at most all of B. */
 @inline function blockQuads(n: i32, k: i32): i32 {
-  return min((n + 3) >> 2, max(1, NT_L2_FLOATS / (max(4, (k + 3) & ~3) << 2)));
+  // In i64: at k ≥ 2^29 the i32 divisor wraps (to 0 at k = 2^30).
+  return <i32>min(<i64>((n + 3) >> 2), max(<i64>1, <i64>NT_L2_FLOATS / (max(<i64>4, (<i64>k + 3) & ~3) << 2)));
 }
 
 /** Row pairs of A per block: what fits NT_A_FLOATS, at least 1. */
 @inline function blockPairs(k: i32): i32 {
-  return max(1, NT_A_FLOATS / (max(4, (k + 3) & ~3) << 1));
+  return <i32>max(<i64>1, <i64>NT_A_FLOATS / (max(<i64>4, (<i64>k + 3) & ~3) << 1));
 }
 
 /**
@@ -169,7 +170,7 @@ import { NT_NR, NT_L2_FLOATS, NT_A_FLOATS, NT_PACK_MIN_N } from './tiles';
  */
 export function gemm_nt_f32_scratch(n: i32, k: i32): f64 {
   if (k <= 0 || n < NT_PACK_MIN_N) return 0;
-  const vecs = <u64>((<u32>k + 3) >> 2);
+  const vecs = (<u64>k + 3) >> 2;
   return <f64>(<u64>blockPairs(k) * (vecs << 5) + <u64>blockQuads(n, k) * (vecs << 6));
 }
 
