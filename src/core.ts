@@ -128,7 +128,8 @@ export class Core {
       throw new ArgumentError('tensor', `expected a positive integer length or an array of numbers, got ${String(data)}`);
     }
     const t = new Tensor(this.arena, this.arena.alloc('tensor', length * F32), length);
-    if (typeof data !== 'number') t.write(data);
+    // At once, not through Tensor.write (which waits for pending calls): no call can use a new block.
+    if (typeof data !== 'number') this.arena.f32(t.ptr, length).set(data);
     return t;
   }
 
@@ -149,7 +150,9 @@ export class Core {
       const [sx, sw, sb, sz, ss] = this.arena.layout(fn, slots);
       const pz = out ? out.ptr : sz, scratch = this.k.gemm_nt_f32_scratch(c, d);
       const phases = [[byColumns(call('gemm_nt_f32', [pz, c, this.place(x, sx), d, this.place(w, sw), d, this.place(b, sb), c, d, 0, n, ss, scratch], 9, 11), n, c, d)]];
-      return { phases, finish: () => (out ? out.array() : this.arena.f32(pz, n * c).slice()) };
+      // A view of out made here, not out.array(): on the threaded instance the caller may have
+      // freed out since the call (its memory is released only after the call).
+      return { phases, finish: () => (out ? this.arena.f32(out.ptr, n * c) : this.arena.f32(pz, n * c).slice()) };
     };
   }
 
