@@ -330,6 +330,16 @@ describe.skipIf(missing !== null)('in headless Chromium', () => {
       }
     });
 
+    if (isolated) {
+      it('never computes on the wrong data (issue 16): tensor() during a call, inputs at call time, retry, a stopped worker, sizes, classifier, random sequences', () => {
+        const checks = got().safety;
+        expect(checks).not.toBeNull();
+        expect(checks!.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`)).toEqual([]);
+        expect(checks!.map((c) => c.name.split(/[ .:]/)[0])).toEqual(
+          ['1', '1', '1', '2', '2', '2', '3', '3', '5', '5', '4', '4', '6', 'concurrency', 'concurrency', 'concurrency']);
+      });
+    }
+
     it('dispose(): a call it interrupts, calls queued behind it and every later call reject; none hangs', () => {
       for (const p of got().pools) {
         const label = `${p.build} threads: ${p.asked}`;

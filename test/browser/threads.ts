@@ -19,10 +19,12 @@
  */
 import type * as Package from '../../src/index.js';
 import type { LinearCrossEntropyArgs, SoftmaxCE, SoftmaxCEThreaded } from '../../src/index.js';
+import { runSequence } from '../concurrency.js';
 import { randomFloat32, randomLabels, randomProbs, rng } from '../helpers.js';
 import type { WorkerReply, WorkerReport, WorkerRequest } from './threads-worker.js';
 
 type Lib = Pick<typeof Package, 'init'>;
+type PageLib = Pick<typeof Package, 'init' | 'SoftmaxClassifier' | 'mulberry32'>;
 export type Value = number | Float32Array | undefined;
 
 /** One bitwise comparison; `detail` says where the first difference is. */
@@ -66,6 +68,8 @@ export interface ThreadsReport {
   pools: PoolReport[];
   /** init({ threads: 0 }). */
   badThreads: { rejected: boolean; message: string };
+  /** Issue 16 on the page's default pool (2 workers, the page awaits): null without workers. */
+  safety: Same[] | null;
   ms: number;
 }
 
@@ -244,7 +248,99 @@ async function poolReport(init: Lib['init'], single: SoftmaxCE, asked: number | 
   return { ...info, same: results, bad, disposed };
 }
 
-export async function runThreads({ init }: Lib): Promise<ThreadsReport> {
+/** Rejects with the message, or resolves with 'resolved' (never hangs past 20 s). */
+async function rejection(promise: Promise<unknown>): Promise<string> {
+  const { outcome: o, message } = await Promise.race([
+    promise.then(() => ({ outcome: 'resolved', message: 'resolved' }), (e: Error) => ({ outcome: 'rejected', message: String(e?.message ?? e) })),
+    new Promise<{ outcome: string; message: string }>((resolve) => setTimeout(() => resolve({ outcome: 'pending', message: 'pending after 20 s' }), 20_000)),
+  ]);
+  return o === 'rejected' ? message : o;
+}
+
+/**
+ * The threaded instance never computes on the wrong data (issue 16), on the page's default
+ * pool: tensor() during a call, inputs taken at call time, write() and free() ordered with
+ * calls, a retry right after a worker's death, a worker that stops, the scratch size, the
+ * classifier, then random sequences of queued calls and tensor changes (test/concurrency.ts).
+ */
+async function safety({ init, SoftmaxClassifier, mulberry32 }: PageLib, single: SoftmaxCE): Promise<Same[]> {
+  const out: Same[] = [];
+  const p = await init({ build: single.info.build, threads: 2 });
+  try {
+    // 1. A tensor made (and memory grown) while a call runs on the workers.
+    const r = rng(1);
+    const [n, d, c] = [2048, 512, 256];
+    const args = { x: randomFloat32(r, n * d, 3), w: randomFloat32(r, c * d, 3), target: randomLabels(r, n, c), n, d, c };
+    const want = single.linearCrossEntropy(args);
+    let ended = false;
+    const pending = p.linearCrossEntropy(args).finally(() => { ended = true; });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    out.push(same('1. the call still runs when the tensor is made', Number(ended), 0));
+    const t = p.tensor(16 << 20);
+    const got = await pending;
+    out.push(same('1. tensor() during a call: loss', got.loss as number, want.loss as number), same('1. tensor() during a call: dw', got.dw, want.dw));
+    t.free();
+
+    // 2. Inputs taken at call time; a write and a free ordered with the calls.
+    const buf = randomFloat32(r, 5 * 7, 4), copy = buf.slice(), next = randomFloat32(r, 5 * 7, 4);
+    const p1 = p.softmax(buf, 5, 7);
+    buf.fill(0);
+    const T = p.tensor(copy), q1 = p.softmax(T, 5, 7);
+    T.write(next);
+    const q2 = p.logSoftmax(T, 5, 7);
+    T.free();
+    out.push(same('2. softmax of a buffer refilled after the call', await p1, single.softmax(copy, 5, 7)));
+    out.push(same('2. softmax of a tensor written after the call', await q1, single.softmax(copy, 5, 7)));
+    out.push(same('2. logSoftmax of the tensor written before the call, freed after it', await q2, single.logSoftmax(next, 5, 7)));
+
+    // 3. A retry of another shape right after a worker dies.
+    const big = { x: randomFloat32(r, 2048 * 1024), w: randomFloat32(r, 1024 * 1024), target: randomLabels(r, 2048, 1024), n: 2048, d: 1024, c: 1024 };
+    const retry = { x: randomFloat32(r, 4096 * 1024, 10), w: randomFloat32(r, 8 * 1024, 10), n: 4096, d: 1024, c: 8 };
+    p.workers!.crash(0);
+    const died = await rejection(p.linearCrossEntropy(big));
+    out.push({ name: '3. a worker dies: the call rejects', ok: /worker died.*can be retried/.test(died), detail: died });
+    out.push(same('3. the retry right after it', await p.linear(retry), single.linear(retry)));
+
+    // 5. A worker that stops without throwing.
+    p.workers!.stallMs = 300;
+    p.workers!.hang(1);
+    const stalled = await rejection(p.linearCrossEntropy(args));
+    out.push({ name: '5. a worker stops: the call rejects in bounded time', ok: /did not reach a barrier within 300 ms/.test(stalled), detail: stalled });
+    out.push(same('5. the next call', (await p.linearCrossEntropy(args)).dw, want.dw));
+    p.workers!.stallMs = 10_000;
+
+    // 4. Scratch sizes past 2^31 bytes, and none where the kernel never packs.
+    const k = single.internals.kernels;
+    out.push(same('4. gemm_nt_f32_scratch(16, 2^27)', k.gemm_nt_f32_scratch(16, 2 ** 27), 3 * 2 ** 30));
+    out.push(same('4. gemm_nt_f32_scratch(1, 2^27)', k.gemm_nt_f32_scratch(1, 2 ** 27), 0));
+
+    // 6. The classifier refuses a threaded instance.
+    let refused = 'no error';
+    try {
+      new SoftmaxClassifier(p as never, { inputs: 4, classes: 3 });
+    } catch (e) {
+      refused = String((e as Error).message);
+    }
+    out.push({ name: '6. SoftmaxClassifier on a threaded instance throws', ok: /threaded instance/.test(refused), detail: refused });
+
+    // Random sequences, bitwise against the synchronous API.
+    for (const seed of [1, 2, 3]) {
+      let detail = 'identical';
+      try {
+        await runSequence(p, single, mulberry32(seed), 150);
+      } catch (e) {
+        detail = `seed ${seed}: ${(e as Error).message}`;
+      }
+      out.push({ name: `concurrency seed ${seed}`, ok: detail === 'identical', detail });
+    }
+  } finally {
+    p.dispose();
+  }
+  return out;
+}
+
+export async function runThreads(lib: PageLib): Promise<ThreadsReport> {
+  const { init } = lib;
   const t0 = performance.now();
   const first = await init();
   const pools: PoolReport[] = [];
@@ -253,6 +349,7 @@ export async function runThreads({ init }: Lib): Promise<ThreadsReport> {
     for (const asked of [2, 3] as const) pools.push(await poolReport(init, single, asked));
   }
   pools.push(await poolReport(init, first, 'auto'));
+  const safetyChecks = pools[0].workers > 0 ? await safety(lib, first) : null;
   let badThreads = { rejected: false, message: '' };
   await init({ threads: 0 }).then((p) => p.dispose(), (e: Error) => { badThreads = { rejected: true, message: e.message }; });
   return {
@@ -261,12 +358,13 @@ export async function runThreads({ init }: Lib): Promise<ThreadsReport> {
     hardwareConcurrency: navigator.hardwareConcurrency,
     pools,
     badThreads,
+    safety: safetyChecks,
     ms: performance.now() - t0,
   };
 }
 
 /** Runs the thread-pool suite and leaves its report (or the error) on `window.__sceThreads`. */
-export function publishThreads(lib: Lib): Promise<void> {
+export function publishThreads(lib: PageLib): Promise<void> {
   return runThreads(lib).then(
     (report) => { globalThis.__sceThreads = { done: true, report }; },
     (e: unknown) => { globalThis.__sceThreads = { done: true, error: e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e) }; },
