@@ -16,10 +16,11 @@ import type { SoftmaxCE } from './api.js';
 import { SoftmaxCEThreaded } from './threaded.js';
 import type { Tensor } from './tensor.js';
 import type { LinearCrossEntropyArgs } from './types.js';
+import { checkKnown, KNOWN } from './options.js';
 import { ArgumentError, checkFloat32, checkSize } from './validate.js';
 
 /**
- * 'sgd' (torch.optim.SGD), 'momentum' (SGD with a momentum buffer), 'adam'
+ * 'sgd' (torch.optim.SGD: momentum 0 unless given), 'momentum' (the same with momentum 0.9 by default), 'adam'
  * (torch.optim.Adam: weight decay is the L2 term added to the gradient) or 'adamw'
  * (torch.optim.AdamW: decoupled weight decay).
  */
@@ -80,24 +81,33 @@ export interface FitOptions {
   learningRate?: number;
   /** Default 'adam'. */
   optimizer?: OptimizerName;
-  /** 'momentum': the momentum factor μ in [0, 1) (default 0.9). */
+  /**
+   * 'sgd' and 'momentum': the momentum factor μ in [0, 1) (default 0 for 'sgd', as
+   * torch.optim.SGD, and 0.9 for 'momentum'). 'sgd' with μ > 0 is the same optimizer as
+   * 'momentum'; μ = 0 is plain SGD for both (no buffer, as PyTorch). Rejected by Adam.
+   */
   momentum?: number;
-  /** 'momentum': dampening in [0, 1] (default 0), as torch.optim.SGD. */
+  /** 'sgd'/'momentum': dampening in [0, 1] (default 0), as torch.optim.SGD. Rejected by Adam. */
   dampening?: number;
-  /** 'momentum': Nesterov momentum (default false). */
+  /** 'sgd'/'momentum': Nesterov momentum (default false). Rejected by Adam. */
   nesterov?: boolean;
-  /** 'adam'/'adamw': (β1, β2) in [0, 1) (default [0.9, 0.999]). */
+  /** 'adam'/'adamw': (β1, β2) in [0, 1) (default [0.9, 0.999]). Rejected by SGD. */
   betas?: readonly [number, number];
-  /** 'adam'/'adamw': ε > 0 added to √v̂ (default 1e-8). */
+  /** 'adam'/'adamw': ε > 0 added to √v̂ (default 1e-8). Rejected by SGD. */
   eps?: number;
   /**
-   * Weight decay ≥ 0 (default 0) on W and b, as `torch.optim.X(model.parameters(),
-   * weight_decay=…)`: an L2 term added to the gradient, except 'adamw' (decoupled).
+   * Weight decay ≥ 0 on W and b, as `torch.optim.X(model.parameters(), weight_decay=…)`:
+   * an L2 term added to the gradient, except 'adamw' (decoupled). Default as torch: 0,
+   * and 1e-2 for 'adamw' (torch.optim.AdamW's default) — pass 0 for AdamW without decay.
    */
   weightDecay?: number;
   /** Label smoothing ε in [0, 1] of the training loss (default 0). */
   labelSmoothing?: number;
-  /** Class weights of the training loss, length C, finite and > 0 (PyTorch's `weight`). */
+  /**
+   * Class weights of the training loss, length C, finite and ≥ 0 (PyTorch's `weight`).
+   * As in PyTorch, a batch whose rows all have weight 0 has a 'mean' loss of 0/0: NaN,
+   * and its NaN gradients make the weights NaN.
+   */
   classWeight?: Float32Array | readonly number[];
   /** Seed of the shuffles of this fit (default: the classifier's PRNG continues). */
   seed?: number;
@@ -146,6 +156,10 @@ const FIT_OPTIONS = new Set([
 ]);
 const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'momentum', 'adam', 'adamw'];
 const DEFAULT_LR: Record<OptimizerName, number> = { sgd: 0.1, momentum: 0.01, adam: 0.001, adamw: 0.001 };
+/** torch.optim's weight_decay defaults: AdamW decays by default, the others do not. */
+const DEFAULT_WEIGHT_DECAY: Record<OptimizerName, number> = { sgd: 0, momentum: 0, adam: 0, adamw: 1e-2 };
+/** Options that only one family of optimizers takes; the other family rejects them rather than ignore them. */
+const SGD_ONLY = ['momentum', 'dampening', 'nesterov'] as const, ADAM_ONLY = ['betas', 'eps'] as const;
 /** Rows per forward chunk of predict/evaluate: bounds the scratch memory of one call. */
 const CHUNK_ROWS = 1024;
 
@@ -241,6 +255,7 @@ export class SoftmaxClassifier {
         'use a synchronous one, init()');
     }
     if (options === null || typeof options !== 'object') throw new ArgumentError(fn, 'expected an options object { inputs, classes }');
+    checkKnown(fn, options, KNOWN.classifier);
     this.inputs = checkSize(fn, 'inputs', options.inputs);
     this.classes = checkSize(fn, 'classes', options.classes);
     if (this.classes < 2) throw new ArgumentError(fn, `classes must be at least 2, got ${this.classes}`);
@@ -338,7 +353,11 @@ export class SoftmaxClassifier {
       throw new ArgumentError(fn, `optimizer must be one of ${OPTIMIZERS.map((o) => `'${o}'`).join(', ')}, got ${describe(optimizer)}`);
     }
     const lr = checkNumber(fn, 'learningRate', options.learningRate ?? DEFAULT_LR[optimizer], (v) => v > 0 && v < Infinity, 'a positive finite number');
-    const mu = checkNumber(fn, 'momentum', options.momentum ?? 0.9, (v) => v >= 0 && v < 1, 'a number in [0, 1)');
+    const adam = optimizer === 'adam' || optimizer === 'adamw';
+    for (const name of adam ? SGD_ONLY : ADAM_ONLY) {
+      if (options[name] !== undefined) throw new ArgumentError(fn, `${name} is not an option of optimizer '${optimizer}'`);
+    }
+    const mu = checkNumber(fn, 'momentum', options.momentum ?? (optimizer === 'momentum' ? 0.9 : 0), (v) => v >= 0 && v < 1, 'a number in [0, 1)');
     const dampening = checkNumber(fn, 'dampening', options.dampening ?? 0, (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
     const nesterov = options.nesterov ?? false;
     if (typeof nesterov !== 'boolean') throw new ArgumentError(fn, `nesterov must be a boolean, got ${describe(nesterov)}`);
@@ -348,7 +367,7 @@ export class SoftmaxClassifier {
     const beta1 = checkNumber(fn, 'betas[0]', betas[0], (v) => v >= 0 && v < 1, 'a number in [0, 1)');
     const beta2 = checkNumber(fn, 'betas[1]', betas[1], (v) => v >= 0 && v < 1, 'a number in [0, 1)');
     const eps = checkNumber(fn, 'eps', options.eps ?? 1e-8, (v) => v > 0 && v < Infinity, 'a positive finite number');
-    const weightDecay = checkNumber(fn, 'weightDecay', options.weightDecay ?? 0, (v) => v >= 0 && v < Infinity, 'a finite number ≥ 0');
+    const weightDecay = checkNumber(fn, 'weightDecay', options.weightDecay ?? DEFAULT_WEIGHT_DECAY[optimizer], (v) => v >= 0 && v < Infinity, 'a finite number ≥ 0');
     const labelSmoothing = checkNumber(fn, 'labelSmoothing', options.labelSmoothing ?? 0, (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
     let classWeight: Float32Array | null = null;
     if (options.classWeight != null) {
@@ -359,9 +378,8 @@ export class SoftmaxClassifier {
       if (cw.length !== c) throw new ArgumentError(fn, `classWeight must have length classes = ${c}, got ${cw.length}`);
       classWeight = Float32Array.from(cw);
       classWeight.forEach((v, j) => {
-        // > 0, not PyTorch's ≥ 0: a batch of only zero-weight rows has a 'mean' loss of 0/0,
-        // whose NaN gradient would poison the weights.
-        if (!(v > 0 && v < Infinity)) throw new ArgumentError(fn, `classWeight[${j}] must be finite and > 0, got ${describe(cw[j])}`);
+        // ≥ 0 as PyTorch: a batch of only zero-weight rows is then 0/0 (NaN), as there.
+        if (!(v >= 0 && v < Infinity)) throw new ArgumentError(fn, `classWeight[${j}] must be finite and ≥ 0, got ${describe(cw[j])}`);
       });
     }
     const random = options.seed === undefined ? this.#random : mulberry32(checkSeed(fn, 'seed', options.seed));
@@ -419,16 +437,19 @@ export class SoftmaxClassifier {
       };
       const fullStep = step(full), restStep = rest === full ? fullStep : step(rest);
 
-      // Optimizer state, zero-filled; `t` counts steps for Adam's bias correction.
-      const state = optimizer === 'sgd' ? [] : optimizer === 'momentum' ? [tensor(c * d), tensor(c)]
+      // Optimizer state, zero-filled; `t` counts steps for Adam's bias correction. SGD keeps
+      // a momentum buffer only when μ ≠ 0 (torch.optim.SGD): with μ = 0 and dampening > 0
+      // a buffer would scale every step after the first by (1 − dampening).
+      const kind = adam ? optimizer : mu !== 0 ? 'momentum' : 'sgd';
+      const state = kind === 'sgd' ? [] : kind === 'momentum' ? [tensor(c * d), tensor(c)]
         : [tensor(c * d), tensor(c * d), tensor(c), tensor(c)];
       let t = 0;
       const update = () => {
         t++;
-        if (optimizer === 'sgd') {
+        if (kind === 'sgd') {
           k.sgd_update_f32(W.ptr, dW.ptr, c * d, lr, weightDecay);
           k.sgd_update_f32(B.ptr, dB.ptr, c, lr, weightDecay);
-        } else if (optimizer === 'momentum') {
+        } else if (kind === 'momentum') {
           const first = t === 1 ? 1 : 0, nest = nesterov ? 1 : 0;
           k.sgd_momentum_update_f32(W.ptr, dW.ptr, state[0].ptr, c * d, lr, mu, dampening, weightDecay, nest, first);
           k.sgd_momentum_update_f32(B.ptr, dB.ptr, state[1].ptr, c, lr, mu, dampening, weightDecay, nest, first);

@@ -17,6 +17,7 @@ import type { BuildName, KernelExports } from './wasm.js';
 import type {
   CrossEntropyArgs, CrossEntropyResult, LinearArgs, LinearCrossEntropyArgs, LinearCrossEntropyResult, LossOptions,
 } from './types.js';
+import { checkChunk, checkInputGrad, checkKnown, KNOWN } from './options.js';
 import { ArgumentError, checkFloat32, checkSize, planLoss, type LossPlan } from './validate.js';
 
 export interface Info {
@@ -91,8 +92,8 @@ function blockRows(fn: string, chunk: LinearCrossEntropyArgs['chunk'], n: number
   }
   if (chunk === false) return n;
   if (chunk === true) return Math.min(n, Math.max(1, Math.floor(CHUNK_BYTES / (c * F32 * 4)) * 4));
-  if (chunk !== null && typeof chunk === 'object' && Number.isInteger(chunk.rows) && chunk.rows >= 1) return Math.min(n, chunk.rows);
-  throw new ArgumentError(fn, `chunk must be 'auto', true, false or { rows: a positive integer }, got ${JSON.stringify(chunk)}`);
+  checkChunk(fn, chunk);
+  return Math.min(n, (chunk as { rows: number }).rows);
 }
 
 export class Core {
@@ -136,6 +137,7 @@ export class Core {
   protected prepareLinear(args: LinearArgs & { out?: Tensor }): Stage<Float32Array> {
     const fn = 'linear';
     const { n, d, c } = this.dims(fn, args);
+    checkKnown(fn, args, KNOWN.linear);
     const slots: Slot[] = [
       ['x', bytesIn(args.x, n * d)], ['w', bytesIn(args.w, c * d)], ['b', bytesIn(args.b, c)],
       ['logits', args.out ? 0 : n * c * F32],
@@ -173,6 +175,8 @@ export class Core {
   protected prepareCrossEntropy(args: CrossEntropyArgs): Stage<CrossEntropyResult> {
     const fn = 'crossEntropy';
     if (args === null || typeof args !== 'object') throw new ArgumentError(fn, 'expected an arguments object');
+    checkKnown(fn, args, KNOWN.crossEntropy);
+    this.outKeys(fn, args.out, KNOWN['crossEntropy out']);
     const n = checkSize(fn, 'n', args.n), c = checkSize(fn, 'c', args.c);
     const grad = args.grad ?? true;
     const toOut = grad && args.out?.dlogits !== undefined;
@@ -204,9 +208,10 @@ export class Core {
   protected prepareLinearCrossEntropy(args: LinearCrossEntropyArgs): Stage<LinearCrossEntropyResult> {
     const fn = 'linearCrossEntropy';
     const { n, d, c } = this.dims(fn, args);
+    checkKnown(fn, args, KNOWN.linearCrossEntropy);
+    this.outKeys(fn, args.out, KNOWN['linearCrossEntropy out']);
     const grad = args.grad ?? true;
-    const inputGrad = args.inputGrad ?? true;
-    if (typeof inputGrad !== 'boolean') throw new ArgumentError(fn, `inputGrad must be a boolean, got ${typeof inputGrad}`);
+    const inputGrad = checkInputGrad(fn, args.inputGrad);
     const wantDx = grad && inputGrad;
     const rows = blockRows(fn, args.chunk, n, c);
     const o = (grad && args.out) || {};
@@ -311,6 +316,13 @@ export class Core {
     return t;
   }
 
+  /** `out` is absent or an object of known keys: `out: { dW }` must not leave the tensor untouched. */
+  private outKeys(fn: string, out: unknown, known: readonly string[]): void {
+    if (out === undefined) return;
+    if (out === null || typeof out !== 'object') throw new ArgumentError(fn, `out must be an object of tensors, got ${out === null ? 'null' : typeof out}`);
+    checkKnown(fn, out, known, 'out key');
+  }
+
   private noAlias(fn: string, name: string, t: Tensor, inputs: Operand[]): void {
     if (inputs.some((op) => op.tensor === t)) throw new ArgumentError(fn, `${name} must not be an input tensor of the same call`);
   }
@@ -359,6 +371,9 @@ export class Core {
     if (plan.reduction === 'none') return Float32Array.from(rows);
     let total = 0;
     for (let i = 0; i < n; i++) total += rows[i];
-    return plan.reduction === 'mean' ? total / plan.denominator : total;
+    if (plan.reduction !== 'mean') return total;
+    // A zero denominator is 0/0 in PyTorch's nll term even when label smoothing makes the
+    // row losses (so `total`) positive: NaN, never total/0 = +Infinity.
+    return plan.denominator === 0 ? NaN : total / plan.denominator;
   }
 }

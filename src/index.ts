@@ -10,7 +10,8 @@ import { SoftmaxCE } from './api.js';
 import type { Info } from './core.js';
 import { mayBlock, Pool, workerPlatform } from './pool.js';
 import { SoftmaxCEThreaded } from './threaded.js';
-import { instantiate, instantiateShared, sharedMemory, supports, type BuildName } from './wasm.js';
+import { checkKnown, KNOWN } from './options.js';
+import { instantiate, instantiateShared, MAX_PAGES, SHARED_INITIAL_PAGES, sharedMemory, supports, type BuildName } from './wasm.js';
 
 export interface InitOptions {
   /** 'auto' (default) picks 'relaxed' where the engine accepts relaxed SIMD, else 'simd'. */
@@ -31,6 +32,26 @@ export interface InitOptions {
    * free everywhere, at the cost of a wake-up per call.
    */
   callerComputes?: boolean;
+  /**
+   * The most bytes of WebAssembly memory the instance may hold (the memory's `maximum`):
+   * a multiple of 65536 in [1 MiB, 4 GiB]; default 4 GiB. A call that would need more
+   * fails with a RangeError and leaves everything as it was. For pages that share their
+   * memory budget, and to test how calls fail when memory cannot grow.
+   */
+  maxMemory?: number;
+}
+
+const PAGE = 65536;
+
+/** maxMemory in pages, checked (undefined: the default maximum). */
+function maxPages(maxMemory: unknown): number | undefined {
+  if (maxMemory === undefined) return undefined;
+  if (typeof maxMemory !== 'number' || !Number.isInteger(maxMemory) || maxMemory % PAGE !== 0 ||
+    maxMemory < SHARED_INITIAL_PAGES * PAGE || maxMemory > MAX_PAGES * PAGE) {
+    throw new TypeError(`softmax-ce-wasm: init: maxMemory must be a whole number of 64 KiB pages in bytes, ` +
+      `from ${SHARED_INITIAL_PAGES * PAGE} (1 MiB) to ${MAX_PAGES * PAGE} (4 GiB), got ${JSON.stringify(maxMemory)}`);
+  }
+  return maxMemory / PAGE;
 }
 
 const BUILDS: readonly BuildName[] = ['relaxed', 'simd'];
@@ -61,9 +82,15 @@ function coreCount(): number {
 /** Compiles (once per process) and instantiates the WebAssembly kernels; with `threads`, starts a pool of workers. */
 export async function init(options?: InitOptions & { threads?: undefined }): Promise<SoftmaxCE>;
 export async function init(options: InitOptions & { threads: number | 'auto' }): Promise<SoftmaxCEThreaded>;
+/** With options whose `threads` is not known statically (a variable of type InitOptions): either instance. */
+export async function init(options?: InitOptions): Promise<SoftmaxCE | SoftmaxCEThreaded>;
 export async function init(options: InitOptions = {}): Promise<SoftmaxCE | SoftmaxCEThreaded> {
+  if (options === null || typeof options !== 'object') throw new TypeError(`softmax-ce-wasm: init: options must be an object, got ${options === null ? 'null' : typeof options}`);
+  // `thread: 4` would otherwise give one thread without a word.
+  checkKnown('init', options, KNOWN.init);
   const { build, supported } = pickBuild(options.build);
-  if (options.threads === undefined) return new SoftmaxCE(await instantiate(build), { build, supported, threads: 1, workers: 0 });
+  const pages = maxPages(options.maxMemory);
+  if (options.threads === undefined) return new SoftmaxCE(await instantiate(build, pages), { build, supported, threads: 1, workers: 0 });
 
   const { threads, callerComputes } = options;
   if (threads !== 'auto' && !(Number.isInteger(threads) && threads >= 1 && threads <= 256)) {
@@ -72,7 +99,7 @@ export async function init(options: InitOptions = {}): Promise<SoftmaxCE | Softm
   if (callerComputes !== undefined && typeof callerComputes !== 'boolean') {
     throw new TypeError(`softmax-ce-wasm: init: callerComputes must be a boolean, got ${JSON.stringify(callerComputes)}`);
   }
-  const single = async (note: string) => new SoftmaxCEThreaded(await instantiate(build),
+  const single = async (note: string) => new SoftmaxCEThreaded(await instantiate(build, pages),
     { build, supported, threads: 1, workers: 0, threadsNote: `running on one thread: ${note}` }, null);
   const size = threads === 'auto' ? coreCount() : threads;
   const platform = workerPlatform();
@@ -83,7 +110,7 @@ export async function init(options: InitOptions = {}): Promise<SoftmaxCE | Softm
   if (callerComputes && !blocking) {
     throw new TypeError('softmax-ce-wasm: init: callerComputes: true needs a thread that may block (Node, a Web Worker); a browser page\'s main thread may not');
   }
-  const memory = sharedMemory();
+  const memory = sharedMemory(pages);
   const { module, kernels } = await instantiateShared(build, memory);
   const pool = new Pool(size, (platform as { spawn: ConstructorParameters<typeof Pool>[1] }).spawn, module, memory,
     (callerComputes ?? blocking) ? kernels : null);

@@ -9,12 +9,20 @@ import type {
   CrossEntropyArgs, LinearArgs, LinearCrossEntropyArgs,
   ReferenceCrossEntropyResult, ReferenceLinearCrossEntropyResult,
 } from './types.js';
-import { checkFloat32, checkOptionalFloat32, checkSize, planLoss, type LossPlan } from './validate.js';
+import { checkChunk, checkInputGrad, checkKnown, KNOWN } from './options.js';
+import { ArgumentError, checkFloat32, checkOptionalFloat32, checkSize, planLoss, type LossPlan } from './validate.js';
+
+/**
+ * The options of the API call, less `out`: the reference has no resident tensors, so an
+ * `out` given to it is an unknown option rather than one it would quietly not fill.
+ */
+const known = (list: readonly string[]) => list.filter((k) => k !== 'out');
 
 /** Z = X·Wᵀ + b: X n×d, W c×d (one row per class, as torch.nn.Linear), b length c; Z n×c. */
 export function linear(args: LinearArgs): Float64Array {
   const fn = 'reference.linear';
   const { n, d, c, x, w, b } = checkLinear(fn, args);
+  checkKnown(fn, args, known(KNOWN.linear));
   return forward(x, w, b, n, d, c);
 }
 
@@ -47,6 +55,8 @@ export function logSoftmax(logits: Float32Array, n: number, c: number): Float64A
 /** Cross-entropy of n×c logits against class indices or probabilities, and ∂loss/∂logits. */
 export function crossEntropy(args: CrossEntropyArgs): ReferenceCrossEntropyResult {
   const fn = 'reference.crossEntropy';
+  if (args === null || typeof args !== 'object') throw new ArgumentError(fn, 'expected an arguments object');
+  checkKnown(fn, args, known(KNOWN.crossEntropy));
   const n = checkSize(fn, 'n', args.n);
   const c = checkSize(fn, 'c', args.c);
   const logits = checkFloat32(fn, 'logits', args.logits, n * c, 'n×c');
@@ -59,12 +69,17 @@ export function crossEntropy(args: CrossEntropyArgs): ReferenceCrossEntropyResul
 export function linearCrossEntropy(args: LinearCrossEntropyArgs): ReferenceLinearCrossEntropyResult {
   const fn = 'reference.linearCrossEntropy';
   const { n, d, c, x, w, b } = checkLinear(fn, args);
+  checkKnown(fn, args, known(KNOWN.linearCrossEntropy));
+  // chunk changes only how the API groups its sums, so the reference checks it and computes
+  // the same; inputGrad: false leaves dx out, as in the API.
+  checkChunk(fn, args.chunk);
+  const inputGrad = checkInputGrad(fn, args.inputGrad);
   const plan = planLoss(fn, args.target, n, c, args);
   const { loss, dz } = lossAndGrad(forward(x, w, b, n, d, c), n, c, plan);
   if (!dz) return { loss };
 
   // Chain rule through Z = X·Wᵀ + b: dX = dZ·W, dW = dZᵀ·X, db = Σ_rows dZ.
-  const dx = new Float64Array(n * d);
+  const dx = new Float64Array(inputGrad ? n * d : 0);
   const dw = new Float64Array(c * d);
   const db = new Float64Array(c);
   for (let i = 0; i < n; i++) {
@@ -72,17 +87,22 @@ export function linearCrossEntropy(args: LinearCrossEntropyArgs): ReferenceLinea
       const g = dz[i * c + k];
       db[k] += g;
       for (let j = 0; j < d; j++) {
-        dx[i * d + j] += g * w[k * d + j];
+        if (inputGrad) dx[i * d + j] += g * w[k * d + j];
         dw[k * d + j] += g * x[i * d + j];
       }
     }
   }
-  return b ? { loss, dx, dw, db } : { loss, dx, dw };
+  const result: ReferenceLinearCrossEntropyResult = { loss };
+  if (inputGrad) result.dx = dx;
+  result.dw = dw;
+  if (b) result.db = db;
+  return result;
 }
 
 // ---------------------------------------------------------------- internals
 
 function checkLinear(fn: string, args: LinearArgs) {
+  if (args === null || typeof args !== 'object') throw new ArgumentError(fn, 'expected an arguments object');
   const n = checkSize(fn, 'n', args.n);
   const d = checkSize(fn, 'd', args.d);
   const c = checkSize(fn, 'c', args.c);

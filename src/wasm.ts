@@ -80,21 +80,35 @@ export function compile(name: BinaryName): Promise<WebAssembly.Module> {
   return module;
 }
 
-export async function instantiate(name: BuildName): Promise<KernelExports> {
-  const instance = await WebAssembly.instantiate(await compile(name), {});
-  return instance.exports as unknown as KernelExports;
+/** wasm32's limit: 65536 pages of 64 KiB, 4 GiB. */
+export const MAX_PAGES = 65536;
+
+/**
+ * An instance of a build over its own memory, which it imports as env.memory so that its
+ * `maximum` can be set: `maxPages` (init's maxMemory), else wasm32's 4 GiB. A grow past
+ * the maximum fails — as an engine near its memory limit may refuse any grow — and the
+ * arena turns that into a RangeError.
+ */
+export async function instantiate(name: BuildName, maxPages = MAX_PAGES): Promise<KernelExports> {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: maxPages });
+  const instance = await WebAssembly.instantiate(await compile(name), { env: { memory } });
+  return { ...(instance.exports as unknown as KernelExports), memory };
 }
+
+/** Pages the shared memory starts with (the arena grows it on demand). */
+export const SHARED_INITIAL_PAGES = 16;
 
 /**
  * Shared memory for the pool: the threads builds import it as env.memory. Its maximum
- * is wasm32's 4 GiB (a shared memory cannot move, so engines reserve address space for
- * it up front; where that fails, 1 GiB).
+ * is `maxPages`, else wasm32's 4 GiB (a shared memory cannot move, so engines reserve
+ * address space for it up front; where that fails, 1 GiB).
  */
-export function sharedMemory(): WebAssembly.Memory {
+export function sharedMemory(maxPages?: number): WebAssembly.Memory {
+  if (maxPages !== undefined) return new WebAssembly.Memory({ initial: SHARED_INITIAL_PAGES, maximum: maxPages, shared: true });
   try {
-    return new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
+    return new WebAssembly.Memory({ initial: SHARED_INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
   } catch {
-    return new WebAssembly.Memory({ initial: 16, maximum: 16384, shared: true });
+    return new WebAssembly.Memory({ initial: SHARED_INITIAL_PAGES, maximum: 16384, shared: true });
   }
 }
 

@@ -78,6 +78,20 @@ describe('chunked linearCrossEntropy', () => {
     expect(whole.memoryBytes - io).toBeGreaterThanOrEqual(big.n * big.c * 4);
   });
 
+  it('chunk: true and { rows } use blocks, chunk: false does not (memory says which ran)', async () => {
+    // Results agree whichever path runs (the tests above), so only memory tells them apart.
+    const big = { n: 512, d: 8, c: 8192 }; // logits 16 MiB > CHUNK_BYTES
+    const r = rng(10);
+    const args = { x: randomFloat32(r, big.n * big.d), w: randomFloat32(r, big.c * big.d), target: randomLabels(r, big.n, big.c), ...big };
+    const io = (big.n * big.d * 2 + big.c * big.d * 2) * 4;
+    for (const [chunk, blocks] of [[true, true], [{ rows: 16 }, true], [false, false]] as const) {
+      const api = await init({ build: 'simd' });
+      api.linearCrossEntropy({ ...args, chunk });
+      if (blocks) expect(api.memoryBytes - io, JSON.stringify(chunk)).toBeLessThanOrEqual(CHUNK_BYTES + (1 << 20));
+      else expect(api.memoryBytes - io, JSON.stringify(chunk)).toBeGreaterThanOrEqual(big.n * big.c * 4);
+    }
+  });
+
   it('rejects a bad chunk option by name', () => {
     const args = { x: new Float32Array(4), w: new Float32Array(4), target: new Int32Array([0, 1]), n: 2, d: 2, c: 2 };
     expect(() => sce.linearCrossEntropy({ ...args, chunk: { rows: 0 } })).toThrow(/chunk must be/);

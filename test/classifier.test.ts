@@ -50,6 +50,15 @@ describe('training', () => {
     ['momentum, dampening', { optimizer: 'momentum', learningRate: 0.05, dampening: 0.3, weightDecay: 0.001 }],
     ['adam with L2 and label smoothing', { optimizer: 'adam', learningRate: 0.01, weightDecay: 0.01, labelSmoothing: 0.1 }],
     ['adamw with class weights', { optimizer: 'adamw', learningRate: 0.01, weightDecay: 0.1, classWeight: [1, 2, 0.5, 1] }],
+    // torch.optim.SGD: momentum 0 keeps no buffer, whatever the dampening.
+    ['momentum 0 with dampening (plain SGD)', { optimizer: 'momentum', learningRate: 0.05, momentum: 0, dampening: 0.5 }],
+    // torch.optim.SGD takes momentum, dampening and nesterov; so does 'sgd'.
+    ['sgd with momentum and dampening', { optimizer: 'sgd', learningRate: 0.05, momentum: 0.7, dampening: 0.2 }],
+    ['sgd with nesterov', { optimizer: 'sgd', learningRate: 0.05, momentum: 0.6, nesterov: true }],
+    // torch.optim.AdamW's default weight_decay is 1e-2.
+    ['adamw with its default weight decay', { optimizer: 'adamw', learningRate: 0.01 }],
+    // A class weight of 0 is allowed, as in PyTorch (every batch here holds weighted rows).
+    ['class weight 0', { optimizer: 'adam', learningRate: 0.01, classWeight: [1, 0, 2, 1] }],
   ];
   for (const [name, options] of cases) {
     it(`matches a float64 training loop: ${name}`, () => {
@@ -64,6 +73,39 @@ describe('training', () => {
       model.dispose();
     });
   }
+
+  it("optimizers that torch makes the same are the same bits: 'sgd' with momentum, momentum 0, adamw's default decay", () => {
+    const r = rng(4), n = 40, d = 5, c = 3;
+    const x = randomFloat32(r, n * d), y = Int32Array.from({ length: n }, () => Math.floor(r() * c));
+    const train = (o: FitOptions) => {
+      const model = sce.classifier({ inputs: d, classes: c, seed: 2 });
+      model.fit(x, y, { epochs: 2, batchSize: 8, shuffle: false, ...o });
+      const out = bits(model.weights());
+      model.dispose();
+      return out;
+    };
+    const heavy = { learningRate: 0.05, momentum: 0.7, dampening: 0.2 };
+    expect(train({ optimizer: 'sgd', ...heavy })).toEqual(train({ optimizer: 'momentum', ...heavy }));
+    expect(train({ optimizer: 'sgd', ...heavy })).not.toEqual(train({ optimizer: 'sgd', learningRate: 0.05 }));
+    expect(train({ optimizer: 'momentum', learningRate: 0.05, momentum: 0, dampening: 0.5 }))
+      .toEqual(train({ optimizer: 'sgd', learningRate: 0.05 }));
+    expect(train({ optimizer: 'adamw', learningRate: 0.01 })).toEqual(train({ optimizer: 'adamw', learningRate: 0.01, weightDecay: 1e-2 }));
+    expect(train({ optimizer: 'adamw', learningRate: 0.01 })).not.toEqual(train({ optimizer: 'adamw', learningRate: 0.01, weightDecay: 0 }));
+  });
+
+  it('a batch whose rows all have class weight 0 gives NaN, as PyTorch and the reference', () => {
+    const r = rng(6), n = 8, d = 3, c = 2;
+    const x = randomFloat32(r, n * d), y = new Int32Array(n).fill(1), classWeight = new Float32Array([1, 0]);
+    const model = sce.classifier({ inputs: d, classes: c, seed: 2 });
+    const g = reference.linearCrossEntropy({ x, w: model.weights(), b: model.bias(), target: y, n, d, c, weight: classWeight });
+    expect(g.loss).toBeNaN();
+    expect(g.dw!.every(Number.isNaN)).toBe(true);
+    const losses: number[] = [];
+    model.fit(x, y, { epochs: 1, batchSize: n, optimizer: 'sgd', classWeight, onBatch: (b) => { losses.push(b.loss); } });
+    expect(losses[0]).toBeNaN();
+    expect(model.weights().every(Number.isNaN)).toBe(true);
+    model.dispose();
+  });
 
   it('validationSplit holds out the last rows; onBatch sees every step; onEpoch can stop', () => {
     const { x, y } = blobs(rng(2), 100, 4, 2);
@@ -200,15 +242,21 @@ describe('bad arguments', () => {
       [() => model.fit(x, y, { optimizer: 'rmsprop' as never }), /optimizer must be one of 'sgd', 'momentum', 'adam', 'adamw', got "rmsprop"/],
       [() => model.fit(x, y, { learningRate: -1 }), /learningRate must be a positive finite number, got -1/],
       [() => model.fit(x, y, { learningRate: NaN }), /learningRate must be a positive finite number/],
-      [() => model.fit(x, y, { momentum: 1 }), /momentum must be a number in \[0, 1\)/],
-      [() => model.fit(x, y, { nesterov: true, momentum: 0 }), /nesterov needs momentum > 0/],
+      [() => model.fit(x, y, { optimizer: 'momentum', momentum: 1 }), /momentum must be a number in \[0, 1\)/],
+      [() => model.fit(x, y, { optimizer: 'momentum', nesterov: true, momentum: 0 }), /nesterov needs momentum > 0/],
+      [() => model.fit(x, y, { optimizer: 'sgd', nesterov: true }), /nesterov needs momentum > 0/],
       [() => model.fit(x, y, { betas: [0.9] as never }), /betas must be a pair/],
       [() => model.fit(x, y, { betas: [0.9, 1] }), /betas\[1\] must be a number in \[0, 1\)/],
       [() => model.fit(x, y, { eps: 0 }), /eps must be a positive finite number/],
       [() => model.fit(x, y, { weightDecay: -0.1 }), /weightDecay must be a finite number ≥ 0/],
       [() => model.fit(x, y, { labelSmoothing: 2 }), /labelSmoothing must be a number in \[0, 1\]/],
       [() => model.fit(x, y, { classWeight: [1] }), /classWeight must have length classes = 2, got 1/],
-      [() => model.fit(x, y, { classWeight: [1, 0] }), /classWeight\[1\] must be finite and > 0/],
+      [() => model.fit(x, y, { classWeight: [1, -1] }), /classWeight\[1\] must be finite and ≥ 0/],
+      [() => model.fit(x, y, { classWeight: [1, Infinity] }), /classWeight\[1\] must be finite and ≥ 0/],
+      [() => model.fit(x, y, { optimizer: 'adam', momentum: 0.9 }), /momentum is not an option of optimizer 'adam'/],
+      [() => model.fit(x, y, { optimizer: 'adamw', nesterov: false }), /nesterov is not an option of optimizer 'adamw'/],
+      [() => model.fit(x, y, { optimizer: 'sgd', betas: [0.9, 0.99] }), /betas is not an option of optimizer 'sgd'/],
+      [() => model.fit(x, y, { optimizer: 'momentum', eps: 1e-8 }), /eps is not an option of optimizer 'momentum'/],
       [() => model.fit(x, y, { seed: 1.5 }), /seed must be an integer/],
       [() => model.fit(x, y, { shuffle: 'yes' as never }), /shuffle must be a boolean/],
       [() => model.fit(x, y, { validationSplit: 1 }), /validationSplit must be a number in \[0, 1\)/],
@@ -259,8 +307,8 @@ it('smoke: a few hundred MNIST digits', () => {
 
 /** The classifier's training loop in float64 around reference.linearCrossEntropy (no shuffling). */
 function referenceFit(W: Float64Array, B: Float64Array, x: Float32Array, y: Int32Array, o: FitOptions, d: number, c: number): number[] {
-  const n = y.length, bs = o.batchSize!, lr = o.learningRate!, wd = o.weightDecay ?? 0;
-  const mu = o.momentum ?? 0.9, damp = o.dampening ?? 0, [b1, b2] = o.betas ?? [0.9, 0.999], eps = o.eps ?? 1e-8;
+  const n = y.length, bs = o.batchSize!, lr = o.learningRate!, wd = o.weightDecay ?? (o.optimizer === 'adamw' ? 1e-2 : 0);
+  const mu = o.momentum ?? (o.optimizer === 'momentum' ? 0.9 : 0), damp = o.dampening ?? 0, [b1, b2] = o.betas ?? [0.9, 0.999], eps = o.eps ?? 1e-8;
   const params = [W, B], s1 = params.map((p) => new Float64Array(p.length)), s2 = params.map((p) => new Float64Array(p.length));
   const weight = o.classWeight ? Float32Array.from(o.classWeight) : undefined;
   let t = 0;
@@ -278,9 +326,10 @@ function referenceFit(W: Float64Array, B: Float64Array, x: Float32Array, y: Int3
           let gi = grad[i];
           if (o.optimizer === 'adamw') p[i] *= 1 - lr * wd;
           else gi += wd * p[i];
-          if (o.optimizer === 'sgd') {
+          const sgd = o.optimizer === 'sgd' || o.optimizer === 'momentum';
+          if (sgd && mu === 0) {
             p[i] -= lr * gi;
-          } else if (o.optimizer === 'momentum') {
+          } else if (sgd) {
             m1[i] = t === 1 ? gi : mu * m1[i] + (1 - damp) * gi;
             p[i] -= lr * (o.nesterov ? gi + mu * m1[i] : m1[i]);
           } else {

@@ -169,7 +169,8 @@ function badCalls(sce: Sce, reference: Lib['reference']): BadCall[] {
     ['softmax: n too large for the logits', () => sce.softmax(logits, 3, c), /softmax: logits must have length n×c = 12/],
     ['logSoftmax: c zero', () => sce.logSoftmax(logits, n, 0), /logSoftmax: c must be a positive integer/],
     ['linear: w too short', () => sce.linear({ x, w: w.subarray(2), n, d, c }), /linear: w must have length c×d = 12/],
-    ['linear: past the 4 GiB address space', () => sce.linear({ ...good, n: 65536, d: 65536 }), /linear: .*4 GiB/],
+    ['linearCrossEntropy: unknown option', () => sce.linearCrossEntropy({ ...good, label_smoothing: 0.1 } as never), /linearCrossEntropy: unknown option 'label_smoothing'/],
+    ['linear: past the 4 GiB address space', () => sce.linear({ x: good.x, w: good.w, b: good.b, c: good.c, n: 65536, d: 65536 }), /linear: .*4 GiB/],
     ['reference.crossEntropy: label out of range', () => reference.crossEntropy({ logits, target: new Int32Array([0, 9]), n, c }), /target\[1\] = 9/],
   ];
   return table.map(([name, call, re]) => {

@@ -161,7 +161,8 @@ function badCalls(p: SoftmaxCEThreaded) {
     ['softmax: n too large for the logits', () => p.softmax(logits, 3, c), /softmax: logits must have length n×c = 12/],
     ['logSoftmax: c zero', () => p.logSoftmax(logits, n, 0), /logSoftmax: c must be a positive integer/],
     ['linear: w too short', () => p.linear({ x, w: w.subarray(2), n, d, c }), /linear: w must have length c×d = 12/],
-    ['linear: past the 4 GiB address space', () => p.linear({ ...good, n: 65536, d: 65536 }), /linear: .*4 GiB/],
+    ['linearCrossEntropy: unknown option', () => p.linearCrossEntropy({ ...good, label_smoothing: 0.1 } as never), /linearCrossEntropy: unknown option 'label_smoothing'/],
+    ['linear: past the 4 GiB address space', () => p.linear({ x: good.x, w: good.w, b: good.b, c: good.c, n: 65536, d: 65536 }), /linear: .*4 GiB/],
   ];
   return { good, table };
 }

@@ -1,0 +1,52 @@
+/**
+ * The names each public call takes, and the check that rejects any other. A misspelt
+ * option (PyTorch's `label_smoothing`, `reduce: 'sum'`, `out: { dW }`) would otherwise
+ * be ignored and give a different result than the caller meant, with no word. Shared by
+ * the WASM API and the float64 reference, so both reject the same calls.
+ */
+import { ArgumentError } from './validate.js';
+
+const LOSS = ['reduction', 'ignoreIndex', 'labelSmoothing', 'weight', 'grad'];
+const LINEAR = ['x', 'w', 'b', 'n', 'd', 'c'];
+
+export const KNOWN = {
+  linear: [...LINEAR, 'out'],
+  crossEntropy: ['logits', 'target', 'n', 'c', 'out', ...LOSS],
+  linearCrossEntropy: [...LINEAR, 'target', 'out', 'chunk', 'inputGrad', ...LOSS],
+  'crossEntropy out': ['dlogits'],
+  'linearCrossEntropy out': ['dx', 'dw', 'db'],
+  classifier: ['inputs', 'classes', 'seed', 'init'],
+  init: ['build', 'threads', 'callerComputes', 'maxMemory'],
+} as const;
+
+/**
+ * Throws an ArgumentError naming the first own key of `value` that is not in `known`
+ * (`what` says where: 'option', 'out key'). Keys whose value is undefined count too: a
+ * misspelt key is a mistake whatever it holds.
+ */
+export function checkKnown(fn: string, value: unknown, known: readonly string[], what = 'option'): void {
+  if (value === null || typeof value !== 'object') return;
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) {
+      throw new ArgumentError(fn, `unknown ${what} '${key}' (known: ${known.join(', ')})`);
+    }
+  }
+}
+
+/** Checks `chunk` (see LinearCrossEntropyArgs.chunk): 'auto', a boolean, or { rows } and nothing else. */
+export function checkChunk(fn: string, chunk: unknown): void {
+  if (chunk === undefined || chunk === 'auto' || chunk === true || chunk === false) return;
+  if (chunk !== null && typeof chunk === 'object' && Number.isInteger((chunk as { rows?: unknown }).rows) &&
+    (chunk as { rows: number }).rows >= 1) {
+    checkKnown(fn, chunk, ['rows'], 'chunk key');
+    return;
+  }
+  throw new ArgumentError(fn, `chunk must be 'auto', true, false or { rows: a positive integer }, got ${JSON.stringify(chunk)}`);
+}
+
+/** inputGrad of linearCrossEntropy: a boolean, default true. */
+export function checkInputGrad(fn: string, inputGrad: unknown): boolean {
+  const v = inputGrad ?? true;
+  if (typeof v !== 'boolean') throw new ArgumentError(fn, `inputGrad must be a boolean, got ${typeof v}`);
+  return v;
+}

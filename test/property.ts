@@ -1,0 +1,400 @@
+/**
+ * Property tests (fast-check) of the public calls, shared by test/property.test.ts (a few
+ * thousand runs in `npm test`) and `npm run fuzz` (as many as asked, with a seed to replay):
+ *
+ *   - a call: a random function, shape (1, primes, sizes off the SIMD tiles), values,
+ *     options (reduction, ignoreIndex, smoothing, weights with zeros, probability targets,
+ *     grad, inputGrad, chunk) and placement (arrays, resident tensors, out tensors, the
+ *     gradient in place of the logits tensor);
+ *   - the synchronous API agrees with the float64 reference within a bound derived from the
+ *     float32 rounding of the call (see `bounds`), NaN where the reference has NaN;
+ *   - a pool (1–3 threads, the calling thread computing or not) gives bitwise the sync results;
+ *   - an invalid call (one mutation of a valid one) throws on the sync API, the pool and the
+ *     reference alike, and leaves the tensors it was given as they were.
+ */
+import fc from 'fast-check';
+import { reference, Tensor, type SoftmaxCE, type SoftmaxCEThreaded } from '../src/index.js';
+import type { Reduction } from '../src/types.js';
+import { randomFloat32, randomLabels, randomProbs, rng } from './helpers.js';
+
+export type Fn = 'linear' | 'softmax' | 'logSoftmax' | 'crossEntropy' | 'linearCrossEntropy';
+type Api = SoftmaxCE | SoftmaxCEThreaded;
+
+/** One call, as data: arrays are made from `seed`, tensors per instance (see materialize). */
+export interface CallSpec {
+  fn: Fn;
+  n: number; d: number; c: number;
+  seed: number;
+  scale: number;
+  hot: boolean;
+  reduction: Reduction;
+  targets: 'index' | 'probs';
+  ignoreIndex: number | undefined;
+  ignoreEvery: number;
+  smoothing: number;
+  weighted: 'none' | 'positive' | 'zeros';
+  grad: boolean;
+  inputGrad: boolean | undefined;
+  chunk: 'auto' | boolean | { rows: number } | undefined;
+  bias: boolean;
+  /** Which of x, w, b, logits are resident tensors. */
+  resident: { x: boolean; w: boolean; b: boolean; logits: boolean };
+  /** Which gradients go to out tensors ('self': dlogits into the logits tensor). */
+  out: { dx: boolean; dw: boolean; db: boolean; dlogits: 'no' | 'tensor' | 'self'; linear: boolean };
+}
+
+/** n, d and c: 1, small primes, sizes at and beside multiples of 4, 8 and 16, and anything up to 40/70. */
+const size = (max: number) => fc.oneof(fc.constantFrom(1, 2, 3, 4, 5, 7, 8, 13, 15, 16, 17, 31, 32, 33), fc.integer({ min: 1, max }));
+
+export const callSpec: fc.Arbitrary<CallSpec> = fc.record({
+  fn: fc.constantFrom<Fn>('linear', 'softmax', 'logSoftmax', 'crossEntropy', 'linearCrossEntropy', 'linearCrossEntropy'),
+  n: size(40), d: size(40), c: size(70),
+  seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+  scale: fc.constantFrom(0.1, 1, 4, 30),
+  hot: fc.boolean(),
+  reduction: fc.constantFrom<Reduction>('mean', 'sum', 'none'),
+  targets: fc.constantFrom<'index' | 'probs'>('index', 'index', 'probs'),
+  ignoreIndex: fc.constantFrom(undefined, -100, -1, 2, 5000),
+  ignoreEvery: fc.constantFrom(0, 2, 3, 1),
+  smoothing: fc.oneof(fc.constant(0), fc.constant(1), fc.double({ min: 0, max: 1, noNaN: true })),
+  weighted: fc.constantFrom<'none' | 'positive' | 'zeros'>('none', 'positive', 'zeros'),
+  grad: fc.boolean(),
+  inputGrad: fc.constantFrom(undefined, true, false),
+  chunk: fc.oneof(fc.constantFrom<CallSpec['chunk']>(undefined, 'auto', true, false), fc.integer({ min: 1, max: 9 }).map((rows) => ({ rows }))),
+  bias: fc.boolean(),
+  resident: fc.record({ x: fc.boolean(), w: fc.boolean(), b: fc.boolean(), logits: fc.boolean() }),
+  out: fc.record({
+    dx: fc.boolean(), dw: fc.boolean(), db: fc.boolean(), dlogits: fc.constantFrom<'no' | 'tensor' | 'self'>('no', 'tensor', 'self'), linear: fc.boolean(),
+  }),
+});
+
+/** The arrays of a spec (the same for every instance and the reference). */
+export function data(s: CallSpec) {
+  const r = rng(s.seed), { n, d, c } = s;
+  const x = randomFloat32(r, n * d, s.scale), w = randomFloat32(r, c * d, 1), b = randomFloat32(r, c, s.scale);
+  // Logits in [90, 100] ("hot": a naive exp overflows) or in ±scale·4.
+  const logits = s.hot ? Float32Array.from(randomFloat32(r, n * c, 5), (v) => 95 + v) : randomFloat32(r, n * c, 4 * s.scale);
+  let target: Int32Array | Float32Array;
+  if (s.targets === 'probs') {
+    target = randomProbs(r, n, c);
+  } else {
+    const labels = randomLabels(r, n, c);
+    if (s.ignoreEvery) for (let i = 0; i < n; i += s.ignoreEvery) labels[i] = s.ignoreIndex ?? -100;
+    target = labels;
+  }
+  let weight: Float32Array | undefined;
+  if (s.weighted !== 'none') {
+    weight = Float32Array.from({ length: c }, () => 0.1 + 2 * r());
+    if (s.weighted === 'zeros') for (let k = 0; k < c; k += 2) weight[k] = 0;
+  }
+  return { x, w, b, logits, target, weight };
+}
+
+/** Options of a valid call (ignoreIndex ≥ 0 is left out with probability targets: an error there). */
+function lossOptions(s: CallSpec, weight: Float32Array | undefined) {
+  const o: Record<string, unknown> = { reduction: s.reduction, labelSmoothing: s.smoothing, grad: s.grad };
+  if (s.ignoreIndex !== undefined && !(s.targets === 'probs' && s.ignoreIndex >= 0)) o.ignoreIndex = s.ignoreIndex;
+  if (weight) o.weight = weight;
+  return o;
+}
+
+/** A call on one instance: its arguments (tensors of that instance), the out tensors, and how to free them. */
+export interface Made {
+  args: Record<string, unknown>;
+  positional?: [Float32Array | Tensor, number, number];
+  outs: Record<string, Tensor>;
+  tensors: Tensor[];
+}
+
+export function materialize(s: CallSpec, api: Api | null, extra: Record<string, unknown> = {}): Made {
+  const { x, w, b, logits, target, weight } = data(s);
+  const tensors: Tensor[] = [];
+  const put = (resident: boolean, a: Float32Array) => {
+    if (!resident || !api) return a;
+    const t = api.tensor(a);
+    tensors.push(t);
+    return t;
+  };
+  const empty = (length: number) => {
+    const t = api!.tensor(length);
+    tensors.push(t);
+    return t;
+  };
+  const { n, d, c } = s;
+  const outs: Record<string, Tensor> = {};
+  if (s.fn === 'softmax' || s.fn === 'logSoftmax') {
+    return { args: {}, positional: [put(s.resident.logits, logits), n, c], outs, tensors };
+  }
+  if (s.fn === 'linear') {
+    const args: Record<string, unknown> = { x: put(s.resident.x, x), w: put(s.resident.w, w), n, d, c };
+    if (s.bias) args.b = put(s.resident.b, b);
+    if (api && s.out.linear) args.out = outs.logits = empty(n * c);
+    return { args: { ...args, ...extra }, outs, tensors };
+  }
+  if (s.fn === 'crossEntropy') {
+    const z = put(s.resident.logits, logits);
+    const args: Record<string, unknown> = { logits: z, target, n, c, ...lossOptions(s, weight) };
+    if (api && s.out.dlogits !== 'no') {
+      outs.dlogits = s.out.dlogits === 'self' && z instanceof Tensor ? z : empty(n * c);
+      args.out = { dlogits: outs.dlogits };
+    }
+    return { args: { ...args, ...extra }, outs, tensors };
+  }
+  const args: Record<string, unknown> = { x: put(s.resident.x, x), w: put(s.resident.w, w), target, n, d, c, ...lossOptions(s, weight) };
+  if (s.bias) args.b = put(s.resident.b, b);
+  if (s.inputGrad !== undefined) args.inputGrad = s.inputGrad;
+  if (s.chunk !== undefined) args.chunk = s.chunk;
+  if (api) {
+    const out: Record<string, Tensor> = {};
+    if (s.out.dx) out.dx = outs.dx = empty(n * d);
+    if (s.out.dw) out.dw = outs.dw = empty(c * d);
+    if (s.out.db && s.bias) out.db = outs.db = empty(c);
+    if (Object.keys(out).length) args.out = out;
+  }
+  return { args: { ...args, ...extra }, outs, tensors };
+}
+
+/** Calls the function on an instance (or the reference, api null) and returns every result as plain arrays. */
+export async function run(s: CallSpec, api: Api | null, made: Made): Promise<Record<string, number[]>> {
+  const target = api ?? reference;
+  const f = (target as unknown as Record<string, (...a: unknown[]) => unknown>)[s.fn].bind(target);
+  const raw = await (made.positional ? f(...made.positional) : f(made.args));
+  const result: Record<string, number[]> = {};
+  if (raw instanceof Float32Array || raw instanceof Float64Array) {
+    result[s.fn === 'linear' ? 'logits' : s.fn] = Array.from(raw);
+  } else {
+    for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
+      result[key] = typeof value === 'number' ? [value] : Array.from(value as ArrayLike<number>);
+    }
+  }
+  // Gradients sent to out tensors are read back under their own names.
+  for (const [key, t] of Object.entries(made.outs)) {
+    const gradientWritten = key === 'logits' || (s.grad && !(key === 'dx' && s.inputGrad === false));
+    if (gradientWritten) result[key] = Array.from(t.read());
+  }
+  return result;
+}
+
+export function free(made: Made) {
+  for (const t of made.tensors) if (!t.freed) t.free();
+}
+
+// ---------------------------------------------------------------- the tolerance
+
+const U = 2 ** -24;
+/** Below float32's normal range: a flushed or rounded subnormal may differ by this much. */
+const TINY = 2 ** -120;
+
+/**
+ * Per-element bounds |ours − reference| for every output of a valid call, from the float32
+ * rounding of each step (u = 2^-24):
+ *  - a logit z_ik = Σ_j x_ij·w_kj + b_k rounded in float32 is off by at most (d + 2)·u·Z_ik,
+ *    Z_ik = Σ_j |x_ij·w_kj| + |b_k| (Higham's γ_d; typically only √d·u·Z, but the bound must
+ *    hold for every run of the fuzz), and z − m by another u·|z − m|: δ_i, the largest over
+ *    the row, bounds every logit's error, and as logits given directly are exact, δ_i = u·range_i there;
+ *  - softmax turns δ_i into a relative error of p_ik of 2δ_i (z_k and log s each move by
+ *    δ_i), plus the float32 rounding of exp (≤ 1.5 ulp), of s and of the quotient: 2δ_i + 16u;
+ *  - loss_i = Σ_k a_ik·(lse_i − z_ik) (a: the weighted, smoothed target) is off by
+ *    Σ_k |a_ik|·(2δ_i + 8u·(|lse_i − z_ik| + 1));
+ *  - dz_ik = s_i·(p_ik·S_i − a_ik) by s_i·(S_i·p_ik·(2δ_i + 16u) + 4u·|a_ik|) + u·|dz_ik|;
+ *  - dx, dw, db are sums of m terms dz·w, dz·x, dz: the propagated errors plus (m + 2)·u of
+ *    the sum of absolute terms (any grouping: the chunked path sums dw and db by blocks).
+ * Each bound is taken at least TINY (subnormal flushes). NaN and ±∞ must match exactly.
+ */
+export function bounds(s: CallSpec): Record<string, Float64Array> {
+  const { n, d, c } = s;
+  const { x, w, b, logits, target, weight } = data(s);
+  const fromLinear = s.fn === 'linear' || s.fn === 'linearCrossEntropy';
+  const z = new Float64Array(n * c), zerr = new Float64Array(n * c), delta = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let max = -Infinity, min = Infinity;
+    for (let k = 0; k < c; k++) {
+      let acc = 0, mag = 0;
+      if (fromLinear) {
+        acc = s.bias ? b[k] : 0;
+        mag = s.bias ? Math.abs(b[k]) : 0;
+        for (let j = 0; j < d; j++) {
+          acc += x[i * d + j] * w[k * d + j];
+          mag += Math.abs(x[i * d + j] * w[k * d + j]);
+        }
+      } else {
+        acc = logits[i * c + k];
+      }
+      z[i * c + k] = acc;
+      zerr[i * c + k] = (d + 2) * U * mag;
+      max = Math.max(max, acc);
+      min = Math.min(min, acc);
+    }
+    let e = 0;
+    for (let k = 0; k < c; k++) e = Math.max(e, zerr[i * c + k]);
+    delta[i] = (fromLinear ? e : 0) + U * (max - min);
+  }
+  const out: Record<string, Float64Array> = {};
+  if (s.fn === 'linear') {
+    out.logits = Float64Array.from(zerr, (v, k) => v + U * Math.abs(z[k]) + TINY);
+    return out;
+  }
+  // p and lse in float64 from the exact-math logits.
+  const p = new Float64Array(n * c), lse = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let m = -Infinity;
+    for (let k = 0; k < c; k++) m = Math.max(m, z[i * c + k]);
+    let sum = 0;
+    for (let k = 0; k < c; k++) sum += Math.exp(z[i * c + k] - m);
+    lse[i] = m + Math.log(sum);
+    for (let k = 0; k < c; k++) p[i * c + k] = Math.exp(z[i * c + k] - lse[i]);
+  }
+  if (s.fn === 'softmax') {
+    out.softmax = Float64Array.from(p, (v, k) => v * (2 * delta[Math.floor(k / c)] + 16 * U) + TINY);
+    return out;
+  }
+  if (s.fn === 'logSoftmax') {
+    out.logSoftmax = Float64Array.from(p, (_, k) => {
+      const i = Math.floor(k / c), ls = z[k] - lse[i];
+      return 2 * delta[i] + 8 * U * (Math.abs(ls) + Math.abs(lse[i] - Math.max(...z.subarray(i * c, i * c + c))) + 1) + TINY;
+    });
+    return out;
+  }
+  // The loss: the target mass a_ik of each row, as the semantics in README say.
+  const eps = s.smoothing, wt = (k: number) => (weight ? weight[k] : 1);
+  const ignore = s.ignoreIndex ?? -100;
+  const a = new Float64Array(n * c), kept = new Uint8Array(n);
+  let denominator = 0;
+  for (let i = 0; i < n; i++) {
+    if (target instanceof Int32Array) {
+      const y = target[i];
+      if (y === ignore) continue;
+      for (let k = 0; k < c; k++) a[i * c + k] = (eps / c) * wt(k);
+      a[i * c + y] += (1 - eps) * wt(y);
+      denominator += wt(y);
+    } else {
+      for (let k = 0; k < c; k++) a[i * c + k] = wt(k) * ((1 - eps) * target[i * c + k] + eps / c);
+      denominator += 1;
+    }
+    kept[i] = 1;
+  }
+  const scale = s.reduction === 'mean' ? 1 / denominator : 1;
+  const rowLoss = new Float64Array(n), rowErr = new Float64Array(n);
+  const dz = new Float64Array(n * c), dzErr = new Float64Array(n * c);
+  for (let i = 0; i < n; i++) {
+    if (!kept[i]) continue;
+    let S = 0;
+    for (let k = 0; k < c; k++) {
+      const ak = a[i * c + k];
+      S += ak;
+      rowLoss[i] += ak * (lse[i] - z[i * c + k]);
+      rowErr[i] += Math.abs(ak) * (2 * delta[i] + 8 * U * (Math.abs(lse[i] - z[i * c + k]) + 1));
+    }
+    for (let k = 0; k < c; k++) {
+      const q = i * c + k;
+      dz[q] = scale * (p[q] * S - a[q]);
+      dzErr[q] = Math.abs(scale) * (S * p[q] * (2 * delta[i] + 16 * U) + 4 * U * Math.abs(a[q])) + U * Math.abs(dz[q]);
+    }
+  }
+  if (s.reduction === 'none') {
+    out.loss = Float64Array.from(rowErr, (e, i) => e + U * Math.abs(rowLoss[i]) + TINY);
+  } else {
+    let total = 0, err = 0;
+    for (let i = 0; i < n; i++) { total += rowLoss[i]; err += rowErr[i]; }
+    out.loss = Float64Array.of(Math.abs(scale) * (err + n * U * Math.abs(total)) + TINY);
+  }
+  if (!s.grad) return out;
+  if (s.fn === 'crossEntropy') {
+    out.dlogits = Float64Array.from(dzErr, (e) => e + TINY);
+    return out;
+  }
+  const dx = new Float64Array(n * d), dw = new Float64Array(c * d), db = new Float64Array(c);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < c; k++) {
+      const q = i * c + k, g = Math.abs(dz[q]), e = dzErr[q];
+      db[k] += e + (n + 2) * U * g;
+      for (let j = 0; j < d; j++) {
+        dx[i * d + j] += e * Math.abs(w[k * d + j]) + (c + 2) * U * g * Math.abs(w[k * d + j]);
+        dw[k * d + j] += e * Math.abs(x[i * d + j]) + (n + 2) * U * g * Math.abs(x[i * d + j]);
+      }
+    }
+  }
+  if (s.inputGrad !== false) out.dx = dx.map((v) => v + TINY);
+  out.dw = dw.map((v) => v + TINY);
+  if (s.bias) out.db = db.map((v) => v + TINY);
+  return out;
+}
+
+/** The first element where ours and the reference differ by more than the bound, or null. */
+export function compare(got: Record<string, number[]>, want: Record<string, number[]>, bound: Record<string, Float64Array>): string | null {
+  const keys = Object.keys(want).sort();
+  if (keys.join() !== Object.keys(got).sort().join()) return `results ${Object.keys(got).sort()} but the reference has ${keys}`;
+  for (const key of keys) {
+    const g = got[key], r = want[key], e = bound[key];
+    if (g.length !== r.length) return `${key}: length ${g.length}, reference ${r.length}`;
+    for (let k = 0; k < r.length; k++) {
+      if (Number.isNaN(r[k]) || !Number.isFinite(r[k])) {
+        if (!Object.is(g[k], r[k]) && !(Number.isNaN(g[k]) && Number.isNaN(r[k]))) return `${key}[${k}] = ${g[k]}, reference ${r[k]}`;
+      } else if (!(Math.abs(g[k] - r[k]) <= e[k])) {
+        return `${key}[${k}] = ${g[k]}, reference ${r[k]}: |error| ${Math.abs(g[k] - r[k])} > bound ${e[k]}`;
+      }
+    }
+  }
+  return null;
+}
+
+/** Bitwise equality of two result sets (NaN equal to NaN, −0 not equal to 0). */
+export function sameBits(a: Record<string, number[]>, b: Record<string, number[]>): string | null {
+  const keys = Object.keys(a).sort();
+  if (keys.join() !== Object.keys(b).sort().join()) return `results ${keys} vs ${Object.keys(b).sort()}`;
+  for (const key of keys) {
+    if (a[key].length !== b[key].length) return `${key}: lengths differ`;
+    for (let k = 0; k < a[key].length; k++) if (!Object.is(a[key][k], b[key][k])) return `${key}[${k}]: ${a[key][k]} vs ${b[key][k]}`;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------- invalid calls
+
+/**
+ * One mutation that makes a valid call invalid, applied to its arguments. `api` says where
+ * it applies: 'both' (the API and the reference must reject it) or 'api' (out tensors,
+ * which the reference does not take).
+ */
+export interface Mutation {
+  name: string;
+  fns: Fn[];
+  where: 'both' | 'api';
+  apply(args: Record<string, unknown>, s: CallSpec): void;
+}
+
+const LOSS_FNS: Fn[] = ['crossEntropy', 'linearCrossEntropy'];
+const ARG_FNS: Fn[] = ['linear', 'crossEntropy', 'linearCrossEntropy'];
+export const MUTATIONS: Mutation[] = [
+  { name: 'unknown option label_smoothing', fns: ARG_FNS, where: 'both', apply: (a) => { a.label_smoothing = 0.5; } },
+  { name: 'unknown option reduce', fns: ARG_FNS, where: 'both', apply: (a) => { a.reduce = 'sum'; } },
+  { name: 'unknown option inputGrads', fns: ARG_FNS, where: 'both', apply: (a) => { a.inputGrads = false; } },
+  { name: 'reduction "avg"', fns: LOSS_FNS, where: 'both', apply: (a) => { a.reduction = 'avg'; } },
+  { name: 'labelSmoothing 1.5', fns: LOSS_FNS, where: 'both', apply: (a) => { a.labelSmoothing = 1.5; } },
+  { name: 'labelSmoothing NaN', fns: LOSS_FNS, where: 'both', apply: (a) => { a.labelSmoothing = NaN; } },
+  { name: 'ignoreIndex 0.5', fns: LOSS_FNS, where: 'both', apply: (a) => { a.ignoreIndex = 0.5; } },
+  { name: 'grad "yes"', fns: LOSS_FNS, where: 'both', apply: (a) => { a.grad = 'yes'; } },
+  { name: 'weight too short', fns: LOSS_FNS, where: 'both', apply: (a, s) => { a.weight = new Float32Array(s.c + 1); } },
+  { name: 'weight negative', fns: LOSS_FNS, where: 'both', apply: (a, s) => { a.weight = new Float32Array(s.c).fill(-1); } },
+  { name: 'weight NaN', fns: LOSS_FNS, where: 'both', apply: (a, s) => { a.weight = new Float32Array(s.c).fill(NaN); } },
+  {
+    name: 'target out of range', fns: LOSS_FNS, where: 'both',
+    apply: (a, s) => { const t = new Int32Array(s.n); t[s.n - 1] = s.c; if (s.c === (a.ignoreIndex ?? -100)) t[s.n - 1] = s.c + 1; a.target = t; },
+  },
+  { name: 'target of length n + 1', fns: LOSS_FNS, where: 'both', apply: (a, s) => { a.target = new Int32Array(s.n + 1); } },
+  { name: 'target a non-integer', fns: LOSS_FNS, where: 'both', apply: (a, s) => { a.target = Array.from({ length: s.n }, () => 0.5); } },
+  { name: 'probabilities with ignoreIndex 0', fns: LOSS_FNS, where: 'both', apply: (a, s) => { a.target = new Float32Array(s.n * s.c); a.ignoreIndex = 0; } },
+  { name: 'probabilities with Infinity', fns: LOSS_FNS, where: 'both', apply: (a, s) => { a.target = new Float32Array(s.n * s.c).fill(Infinity); delete a.ignoreIndex; } },
+  { name: 'n 0', fns: ARG_FNS, where: 'both', apply: (a) => { a.n = 0; } },
+  { name: 'c 1.5', fns: ARG_FNS, where: 'both', apply: (a) => { a.c = 1.5; } },
+  { name: 'x one short', fns: ['linear', 'linearCrossEntropy'], where: 'both', apply: (a, s) => { a.x = new Float32Array(s.n * s.d - 1); } },
+  { name: 'w a Float64Array', fns: ['linear', 'linearCrossEntropy'], where: 'both', apply: (a, s) => { a.w = new Float64Array(s.c * s.d); } },
+  { name: 'b too long', fns: ['linear', 'linearCrossEntropy'], where: 'both', apply: (a, s) => { a.b = new Float32Array(s.c + 1); } },
+  { name: 'logits too long', fns: ['crossEntropy'], where: 'both', apply: (a, s) => { a.logits = new Float32Array(s.n * s.c + 1); } },
+  { name: 'inputGrad 1', fns: ['linearCrossEntropy'], where: 'both', apply: (a) => { a.inputGrad = 1; } },
+  { name: 'chunk { rows: 0 }', fns: ['linearCrossEntropy'], where: 'both', apply: (a) => { a.chunk = { rows: 0 }; } },
+  { name: 'chunk "yes"', fns: ['linearCrossEntropy'], where: 'both', apply: (a) => { a.chunk = 'yes'; } },
+  { name: 'out { dW }', fns: ['linearCrossEntropy'], where: 'api', apply: (a) => { a.out = { ...(a.out as object), dW: a.x }; } },
+  { name: 'out { dz }', fns: ['crossEntropy'], where: 'api', apply: (a) => { a.out = { ...(a.out as object), dz: a.logits }; } },
+  { name: 'out.dw an array', fns: ['linearCrossEntropy'], where: 'api', apply: (a, s) => { a.grad = true; a.out = { dw: new Float32Array(s.c * s.d) }; } },
+];
