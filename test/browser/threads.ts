@@ -228,18 +228,19 @@ async function poolReport(init: Lib['init'], single: SoftmaxCE, asked: number | 
 
   const [n, d, c] = [67, 33, 9], r = rng(5);
   const args = { x: randomFloat32(r, n * d), w: randomFloat32(r, c * d), target: randomLabels(r, n, c), n, d, c };
+  const linearArgs = { x: args.x, w: args.w, n, d, c }; // linear takes no target (an unknown option is an error)
   const info = { build, asked, threads: p.info.threads, threadsNote: p.info.threadsNote ?? null, workers: p.workers?.size ?? 0, promises };
   // dispose() one microtask after a call started: the call has laid out memory and is
   // waiting for its workers (with no workers it ran to the end at once, and resolves).
   const started = p.linearCrossEntropy(args);
   // A call queued behind it, not started yet when dispose() runs.
-  const queued = p.linear(args);
+  const queued = p.linear(linearArgs);
   await new Promise<void>((resolve) => queueMicrotask(() => { p.dispose(); resolve(); }));
   p.dispose(); // twice is harmless
   const calls: [string, Promise<unknown>][] = [
     ['call started a microtask before dispose()', started],
     ['call queued at dispose()', queued],
-    ['linear after dispose()', p.linear(args)],
+    ['linear after dispose()', p.linear(linearArgs)],
     ['softmax after dispose()', p.softmax(new Float32Array(6), 2, 3)],
     ['logSoftmax after dispose()', p.logSoftmax(new Float32Array(6), 2, 3)],
     ['crossEntropy after dispose()', p.crossEntropy({ logits: new Float32Array(6), target: [0, 1], n: 2, c: 3 })],
