@@ -8,6 +8,11 @@
 // 0·velocity + 1·g = g exactly (velocity starts zero-filled), so one loop covers both.
 // Float32, one rounding per operation, no FMA: body and tail agree bit for bit, and so
 // do the builds. Error per step ≤ 5 roundings against float64 on the same inputs.
+// Not flushed (unlike adam.ts): a velocity whose gradient vanished decays into the subnormals
+// and sticks there, but only multiplies and adds touch it, and on this machine (AMD EPYC, simd
+// build, 65,536 parameters) a step took 10.5 µs with normal values, 10.6 with a subnormal
+// velocity and 10.4 with subnormal gradients: no cost, so no flush. Adam's ÷ and √ of
+// subnormal moments did cost (adam.ts).
 
 @inline function momentumStep(
   param: usize, grad: usize, velocity: usize, len: i32,

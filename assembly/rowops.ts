@@ -2,7 +2,7 @@
 // raddstoreexpminusmax), on v128: full vectors, then one zero-padded vector for the last
 // c % 4 elements (loads and stores never touch memory past the row). Each states its accuracy.
 import { expf4 } from './exp';
-import { loadPartial, storePartial, laneMask, promoteLo, promoteHi, hsumF64 } from './simd';
+import { loadPartial, storePartial, laneMask, promoteLo, promoteHi, hsumF64, flushBelow } from './simd';
 
 // max over z[0..c). f32x4.max and f32.max propagate NaN, so a NaN logit makes the row NaN
 // (as PyTorch). Exact.
@@ -67,11 +67,13 @@ import { loadPartial, storePartial, laneMask, promoteLo, promoteHi, hsumF64 } fr
   return hsumF64(s0, s1);
 }
 
-// out[j] = v[j] · k (out may alias v). One rounding.
-@inline export function rowScale(out: usize, v: usize, c: i32, k: f32): void {
+// out[j] = v[j] · k (out may alias v), flushed: one rounding, then a product below `limit` in
+// magnitude is written as ±0 (simd.ts flushBelow: MIN_NORMAL for softmax rows, DZ_FLUSH for
+// dZ, which feeds the backward gemms). Absolute change ≤ limit.
+@inline export function rowScale(out: usize, v: usize, c: i32, k: f32, limit: f32): void {
   const kv = f32x4.splat(k), end = <usize>(c & ~3) << 2;
   let o: usize = 0;
-  for (; o < end; o += 16) v128.store(out + o, f32x4.mul(v128.load(v + o), kv));
+  for (; o < end; o += 16) v128.store(out + o, flushBelow(f32x4.mul(v128.load(v + o), kv), limit));
   const t = c & 3;
-  if (t) storePartial(out + o, f32x4.mul(loadPartial(v + o, t), kv), t);
+  if (t) storePartial(out + o, flushBelow(f32x4.mul(loadPartial(v + o, t), kv), limit), t);
 }

@@ -9,9 +9,12 @@
 // Rows labelled ignoreIndex get loss 0 and dz 0. Passes (v128, rowops.ts): max; the
 // smoothing sum; exp-store-sum; scale into dz. loss is written as f64 per row; dz may alias z.
 // Error: loss a few ULP relative (s and the smoothing sum in f64, exp ≤ 1.5 ULP); dz ≤ 4 ULP
-// of p_c·S plus one rounding of the smoothing term; the label entry as below.
+// of p_c·S plus one rounding of the smoothing term; the label entry as below. Every dz entry
+// whose magnitude is below 2^-100 is written as ±0 (simd.ts DZ_FLUSH), so dz holds no
+// subnormal and no product of the backward gemms underflows (for factors ≥ 2^-26): an added
+// absolute error ≤ 2^-100 ≈ 7.9e-31 per element, below the rounding of any entry ≥ 2^-76.
 import { rowMax, rowExpStoreSum, rowExpSum, rowScale } from './rowops';
-import { loadPartial, storePartial, laneMask, promoteLo, promoteHi, hsumF64 } from './simd';
+import { loadPartial, storePartial, laneMask, promoteLo, promoteHi, hsumF64, flushBelow, flushBelow1, DZ_FLUSH } from './simd';
 
 /** Σ_j w_j·(m − z_j), each m − z_j rounded to f32 and the products summed in f64. */
 @inline function weightedGap(z: usize, weight: usize, c: i32, m: f32): f64 {
@@ -72,21 +75,21 @@ export function xent_index_rows_f32(
         let o: usize = 0;
         for (; o < end; o += 16) {
           const w = weight ? v128.load(weight + o) : one;
-          v128.store(di + o, f32x4.sub(f32x4.mul(v128.load(di + o), pv), f32x4.mul(sv, w)));
+          v128.store(di + o, flushBelow(f32x4.sub(f32x4.mul(v128.load(di + o), pv), f32x4.mul(sv, w)), DZ_FLUSH));
         }
         if (t) {
           const w = weight ? loadPartial(weight + o, t) : one;
-          storePartial(di + o, f32x4.sub(f32x4.mul(loadPartial(di + o, t), pv), f32x4.mul(sv, w)), t);
+          storePartial(di + o, flushBelow(f32x4.sub(f32x4.mul(loadPartial(di + o, t), pv), f32x4.mul(sv, w)), DZ_FLUSH), t);
         }
       } else {
-        rowScale(di, di, c, pScale);
+        rowScale(di, di, c, pScale, DZ_FLUSH);
       }
       // At the label, p_y·S − a_y = (ε/c)·(W·p_y − w_y) − (1−ε)·w_y·(1 − p_y): computing
       // 1 − p_y as (s − e_y)/s avoids the cancellation of p_y − 1 when p_y → 1, which in
       // float32 would leave an absolute error of 2^-24·w_y in a gradient that is ≪ w_y.
       const py = ey / s;
-      store<f32>(di + (<usize>y << 2), <f32>(<f64>gradScale *
-        (epsOverC * (<f64>weightSum * py - wy) - (1 - eps) * wy * ((s - ey) / s))));
+      store<f32>(di + (<usize>y << 2), flushBelow1(<f32>(<f64>gradScale *
+        (epsOverC * (<f64>weightSum * py - wy) - (1 - eps) * wy * ((s - ey) / s))), DZ_FLUSH));
     }
   }
 }

@@ -5,8 +5,11 @@
 // Rows are not renormalised. Same passes and stability argument as xent_index.ts, on v128;
 // S and Σ a_c·(m − z_c) are accumulated in f64 from f32 a_c and m − z_c.
 // Error: loss a few ULP relative; dz ≤ 4 ULP of p_c·S plus 2 roundings of a_c·gradScale.
+// dz entries below 2^-100 in magnitude are written as ±0 (simd.ts DZ_FLUSH), so no subnormal
+// reaches the backward gemms and their products do not underflow (for factors ≥ 2^-26): an
+// added absolute error ≤ 2^-100 ≈ 7.9e-31 per element, below the rounding of any entry ≥ 2^-76.
 import { rowMax, rowExpStoreSum, rowExpSum } from './rowops';
-import { loadPartial, storePartial, laneMask, promoteLo, promoteHi, hsumF64 } from './simd';
+import { loadPartial, storePartial, laneMask, promoteLo, promoteHi, hsumF64, flushBelow, DZ_FLUSH } from './simd';
 
 /** a = w·((1−ε)·q + ε/c) on four lanes, rounded as the scalar formula: q·keep, + ε/c, · w. */
 @inline function targetMass4(q: v128, w: v128, weighted: bool, keep: v128, epsOverC: v128): v128 {
@@ -55,11 +58,11 @@ export function xent_prob_rows_f32(
       o = 0;
       for (; o < end; o += 16) {
         const a = targetMass4(v128.load(qi + o), weighted ? v128.load(weight + o) : zero, weighted, keep, epsOverC);
-        v128.store(di + o, f32x4.sub(f32x4.mul(v128.load(di + o), pv), f32x4.mul(a, gv)));
+        v128.store(di + o, flushBelow(f32x4.sub(f32x4.mul(v128.load(di + o), pv), f32x4.mul(a, gv)), DZ_FLUSH));
       }
       if (t) {
         const a = targetMass4(loadPartial(qi + o, t), weighted ? loadPartial(weight + o, t) : zero, weighted, keep, epsOverC);
-        storePartial(di + o, f32x4.sub(f32x4.mul(loadPartial(di + o, t), pv), f32x4.mul(a, gv)), t);
+        storePartial(di + o, flushBelow(f32x4.sub(f32x4.mul(loadPartial(di + o, t), pv), f32x4.mul(a, gv)), DZ_FLUSH), t);
       }
     }
   }

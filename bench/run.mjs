@@ -10,6 +10,10 @@
 //            page and in a Web Worker, 1 thread against 2, and tfjs-wasm with 1 and 2 threads
 //            (its threaded binary loads there) (bench/browser.mjs → bench/results/browser.*);
 //            skipped, with a message, where there is no Chromium (/usr/bin/chromium or CHROMIUM_PATH)
+//   data     speed on the data users have: the step and the forward on narrow, wide, trained and
+//            raw (unnormalised digits) inputs, both builds, tfjs-wasm and jax-js (its own Node,
+//            bench/jaxjs), the share of subnormals in dZ, time ÷ narrow; one epoch of
+//            classifier.fit on raw against normalised digits (bench/data.mjs → bench/results/data.*)
 //
 //   npm run bench                        full run, every section: main about 5 min on the 2-core dev
 //                                        machine with other jobs running (most of it the reference and
@@ -17,6 +21,7 @@
 //                                        browser about 3 (or a skip message without Chromium)
 //   npm run bench -- --section vocab,threads          some sections: main, vocab, threads, browser
 //   npm run bench -- --section browser   the browser section alone (about 3 min; --quick about 1.5)
+//   npm run bench -- --section data      the data section alone (about 3 min; --quick about 1)
 //   npm run bench -- --section vocab --slow           vocab also runs tfjs-wasm's autodiff on
 //                                        2048×256×32768 (one step of about 2 min, in its own process)
 //   npm run bench -- --quick             shorter time boxes and fewer samples, no memory probes,
@@ -91,9 +96,9 @@ const { values: opt } = parseArgs({
 });
 
 // Sections: main (the table above), vocab (bench/vocab.mjs), threads (bench/threads.mjs),
-// browser (bench/browser.mjs). A full run has all four (browser skips itself, exit 0, without
+// browser (bench/browser.mjs), data (bench/data.mjs). A full run has all five (browser skips itself, exit 0, without
 // Chromium); --shapes, --peers and --ops select within main and imply it.
-const SECTIONS = ['main', 'vocab', 'threads', 'browser'];
+const SECTIONS = ['main', 'vocab', 'threads', 'browser', 'data'];
 const sections = opt.section
   ? opt.section.split(',').map((s) => s.trim()).filter(Boolean)
   : opt.shapes || opt.peers || opt.ops ? ['main'] : SECTIONS;
@@ -119,6 +124,7 @@ else {
     if (section === 'vocab') await (await import('./vocab.mjs')).vocab({ quick: opt.quick, save: opt.save || !opt.quick, slow: opt.slow });
     if (section === 'threads') await (await import('./threads.mjs')).threads({ quick: opt.quick, save: opt.save || !opt.quick });
     if (section === 'browser') await (await import('./browser.mjs')).browser({ quick: opt.quick, save: opt.save || !opt.quick });
+    if (section === 'data') await (await import('./data.mjs')).data({ quick: opt.quick, save: opt.save || !opt.quick });
   }
 }
 

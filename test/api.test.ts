@@ -290,3 +290,92 @@ describe(`memory (${BUILD})`, () => {
     expect(copy.buffer.byteLength).toBe(copy.byteLength);
   });
 });
+
+// Issue 11: dZ feeds the backward gemms, where a subnormal operand or product costs an x86
+// microcode assist per multiply (WebAssembly has no flush-to-zero mode). The row kernels
+// write dz entries below 2^-100 (DZ_FLUSH, assembly/simd.ts) and softmax outputs below 2^-126
+// (the smallest normal) as zero. Each case first checks that the reference really has values
+// in the flushed range, so the test cannot pass by the data being friendly.
+describe(`wide and peaked data: no subnormals, results as the reference (${BUILD})`, () => {
+  const MIN_NORMAL = 2 ** -126, DZ_FLUSH = 2 ** -100;
+  /** Entries below `limit` in magnitude are exactly ±0; entries of the reference clearly above it are not. */
+  function expectFlushed(name: string, got: Float32Array, want: ArrayLike<number>, limit: number) {
+    let tinyInReference = 0;
+    for (let i = 0; i < got.length; i++) {
+      const g = Math.abs(got[i]), w = Math.abs(want[i]);
+      if (w !== 0 && w < limit) tinyInReference++;
+      if (g !== 0) expect(g, `${name}[${i}] = ${got[i]} is below ${limit}`).toBeGreaterThanOrEqual(limit);
+      // float32 error of a value near the limit is a few ULP: 1e-5 relative clears it
+      if (w > limit * (1 + 1e-5)) expect(g, `${name}[${i}]: reference ${want[i]} flushed`).toBeGreaterThan(0);
+    }
+    return tinyInReference;
+  }
+  const n = 12, c = 301;
+  const logitSets: [string, (r: () => number, i: number, j: number) => number][] = [
+    ['wide: uniform in [−150, 150]', (r) => 300 * r() - 150],
+    ['peaked: the row\'s first class 100 above the rest, spread 60', (r, i, j) => (j === i ? 100 : 0) + 60 * r()],
+    ['far: uniform in [−400, 0]', (r) => -400 * r()],
+  ];
+  for (const [name, gen] of logitSets) {
+    it(name, () => {
+      const r = rng(11);
+      const logits = Float32Array.from({ length: n * c }, (_, k) => gen(r, Math.floor(k / c), k % c));
+      const labels = Int32Array.from({ length: n }, (_, i) => i);
+      const oneHot = new Float32Array(n * c);
+      for (let i = 0; i < n; i++) oneHot[i * c + i] = 1;
+      let tiny = 0;
+      for (const options of [{}, { reduction: 'sum' as const }, { weight: Float32Array.from({ length: c }, () => 0.5 + r()) }]) {
+        for (const target of [labels, oneHot]) {
+          const got = sce.crossEntropy({ logits, target, n, c, ...options });
+          const want = reference.crossEntropy({ logits, target, n, c, ...options });
+          expectLossClose(got.loss, want.loss);
+          expectClose('dlogits', got.dlogits, want.dlogits);
+          tiny += expectFlushed('dlogits', got.dlogits!, want.dlogits!, DZ_FLUSH);
+        }
+      }
+      const softmax = sce.softmax(logits, n, c), wantSoftmax = reference.softmax(logits, n, c);
+      expectClose('softmax', softmax, wantSoftmax);
+      const tinySoftmax = expectFlushed('softmax', softmax, wantSoftmax, MIN_NORMAL);
+      expect(tiny, 'reference dz entries in (0, 2^-100)').toBeGreaterThan(0);
+      expect(tinySoftmax, 'reference softmax entries in (0, 2^-126)').toBeGreaterThan(0);
+      // log-softmax needs no flush (assembly/softmax.ts): it has no subnormal to begin with
+      const logSoftmax = sce.logSoftmax(logits, n, c);
+      expect(logSoftmax.every((v) => v === 0 || Math.abs(v) >= MIN_NORMAL)).toBe(true);
+    });
+  }
+
+  it('linearCrossEntropy on x, W, b uniform in [−2, 2]: dZ flushed, dx, dw, db as the reference', () => {
+    const n = 16, d = 512, c = 200, r = rng(12);
+    const x = randomFloat32(r, n * d, 2), w = randomFloat32(r, c * d, 2), b = randomFloat32(r, c, 2);
+    const target = randomLabels(r, n, c);
+    const z = sce.linear({ x, w, b, n, d, c });
+    const dz = sce.crossEntropy({ logits: z, target, n, c }).dlogits!;
+    const tiny = expectFlushed('dz', dz, reference.crossEntropy({ logits: z, target, n, c }).dlogits!, DZ_FLUSH);
+    expect(tiny, 'reference dz entries in (0, 2^-100)').toBeGreaterThan(0);
+    const got = sce.linearCrossEntropy({ x, w, b, target, n, d, c });
+    const want = reference.linearCrossEntropy({ x, w, b, target, n, d, c });
+    expectLossClose(got.loss, want.loss);
+    for (const g of ['dx', 'dw', 'db'] as const) expectClose(g, got[g], want[g]);
+  });
+
+  it('the flush keeps the sign and leaves normal values, ±inf and NaN alone', () => {
+    // one row of c = 3: e^-80 and e^-200 below the max; 'sum' so gradScale = 1
+    const logits = new Float32Array([0, -80, -200, 0, 1, NaN]);
+    const out = sce.crossEntropy({ logits, target: new Int32Array([1, 0]), n: 2, c: 3, reduction: 'sum' });
+    const dz = out.dlogits!;
+    expect(dz[1]).toBeCloseTo(-1, 6);                     // label with p ≈ 0: −(1 − p)
+    expect(dz[0]).toBeCloseTo(1, 6);
+    expect(Object.is(dz[2], 0)).toBe(true);               // e^-200 ≈ 1.4e-87 would underflow to 0 anyway
+    expect(Number.isNaN(dz[3]) && Number.isNaN(dz[4]) && Number.isNaN(dz[5])).toBe(true);
+    // entries below 2^-100 keep their sign: with class weights [1e-30, 1], 'sum' and label 0,
+    // dz = 1e-30·[−(1 − p_0), p_1] with p_1 ≈ e^-20 ≈ 2e-9, i.e. about ∓2e-39
+    const weighted = sce.crossEntropy({ logits: new Float32Array([0, -20]), target: new Int32Array([0]), n: 1, c: 2,
+      reduction: 'sum', weight: new Float32Array([1e-30, 1]) });
+    expect(Object.is(weighted.dlogits![0], -0)).toBe(true);
+    expect(Object.is(weighted.dlogits![1], 0)).toBe(true);
+    // e^-60 ≈ 8.8e-27 is above 2^-100: kept
+    const kept = sce.crossEntropy({ logits: new Float32Array([60, 0]), target: new Int32Array([0]), n: 1, c: 2, reduction: 'sum' });
+    expect(kept.dlogits![1]).toBeCloseTo(Math.exp(-60) / (1 + Math.exp(-60)), 30);
+    expect(kept.dlogits![1] / Math.exp(-60)).toBeCloseTo(1, 5);
+  });
+});

@@ -88,6 +88,31 @@ describe('threads', () => {
     });
   }
 
+  // Issue 11: on wide data dZ has entries in the flushed range; the flush is per element, so
+  // the pool must still match the synchronous API bit for bit.
+  it('bitwise identical for 1–4 threads on wide data (x, W, b in [−2, 2], flushed dZ)', async () => {
+    const n = 37, d = 300, c = 101, r = rng(1111);
+    const x = randomFloat32(r, n * d, 2), w = randomFloat32(r, c * d, 2), b = randomFloat32(r, c, 2);
+    const labels = randomLabels(r, n, c), logits = randomFloat32(r, n * c, 200);
+    const z = single.linear({ x, w, b, n, d, c });
+    const dz = single.crossEntropy({ logits: z, target: labels, n, c }).dlogits!;
+    expect(dz.some((v) => v === 0), 'some dz entries are flushed').toBe(true);
+    const want = {
+      softmax: single.softmax(logits, n, c),
+      lce: single.linearCrossEntropy({ x, w, b, target: labels, n, d, c }),
+      chunked: single.linearCrossEntropy({ x, w, b, target: labels, n, d, c, chunk: { rows: 8 } }),
+    };
+    for (const [label, { p }] of pools) {
+      expect(bits(await p.softmax(logits, n, c)), label).toEqual(bits(want.softmax));
+      expect(bits((await p.crossEntropy({ logits: z, target: labels, n, c })).dlogits), label).toEqual(bits(dz));
+      for (const key of ['lce', 'chunked'] as const) {
+        const got = await p.linearCrossEntropy({ x, w, b, target: labels, n, d, c, ...(key === 'chunked' ? { chunk: { rows: 8 } } : {}) });
+        expect(bits(got.loss), `${label} ${key} loss`).toEqual(bits(want[key].loss));
+        for (const g of ['dx', 'dw', 'db'] as const) expect(bits(got[g]), `${label} ${key} ${g}`).toEqual(bits(want[key][g]));
+      }
+    }
+  });
+
   it('rejects bad input with the same errors, as a rejected Promise, and goes on', async () => {
     const p = pools.get('2 true')!.p;
     await expect(p.crossEntropy({ logits: new Float32Array(3), target: new Int32Array([5]), n: 1, c: 3 })).rejects.toThrow(/target\[0\] = 5/);
