@@ -126,6 +126,37 @@ export interface FitHistory {
   ms: number[];
 }
 
+/**
+ * The optimizer and the training loss of partialFit (the same options as fit's): they are
+ * fixed when the optimizer state is created, at the first partialFit after construction or
+ * resetOptimizer().
+ */
+export type StepOptions = Pick<FitOptions, 'optimizer' | 'learningRate' | 'momentum' | 'dampening' | 'nesterov' | 'betas'
+  | 'eps' | 'weightDecay' | 'labelSmoothing' | 'classWeight'>;
+
+/** Optimizer settings and loss options after their checks. */
+interface Settings {
+  optimizer: OptimizerName; lr: number; mu: number; dampening: number; nesterov: boolean; beta1: number; beta2: number;
+  eps: number; weightDecay: number; labelSmoothing: number; classWeight: Float32Array | null;
+}
+
+/**
+ * The persistent optimizer: gradient tensors, the optimizer's state tensors (zero-filled
+ * when made; momentum buffers, Adam moments), its step count `t` (Adam's bias correction)
+ * and the resident batch tensors of the batch sizes in use.
+ */
+interface Trainer {
+  settings: Settings;
+  /** The settings as text, to tell whether a later partialFit asks for the same ones. */
+  key: string;
+  dW: Tensor;
+  dB: Tensor;
+  state: Tensor[];
+  t: number;
+  batches: Map<number, LinearCrossEntropyArgs>;
+  owned: Tensor[];
+}
+
 /** The JSON form of a classifier (`JSON.stringify(model)` or `model.toJSON()`). */
 export interface ClassifierJSON {
   format: 'softmax-ce-wasm/classifier';
@@ -143,6 +174,8 @@ const FIT_OPTIONS = new Set([
   'weightDecay', 'labelSmoothing', 'classWeight', 'seed', 'shuffle', 'validationData', 'validationSplit',
   'onBatch', 'onEpoch',
 ]);
+const STEP_OPTIONS = new Set(['optimizer', 'learningRate', 'momentum', 'dampening', 'nesterov', 'betas', 'eps',
+  'weightDecay', 'labelSmoothing', 'classWeight']);
 const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'momentum', 'adam', 'adamw'];
 const DEFAULT_LR: Record<OptimizerName, number> = { sgd: 0.1, momentum: 0.01, adam: 0.001, adamw: 0.001 };
 /** Rows per forward chunk of predict/evaluate: bounds the scratch memory of one call. */
@@ -220,6 +253,8 @@ function scoreLogits(z: Float32Array, labels: Int32Array, offset: number, m: num
   }
 }
 
+const settingsKey = (s: Settings) => JSON.stringify({ ...s, classWeight: s.classWeight && Array.from(s.classWeight) });
+
 export class SoftmaxClassifier {
   /** Features per sample, D. */
   readonly inputs: number;
@@ -229,6 +264,7 @@ export class SoftmaxClassifier {
   #w: Tensor | null;
   #b: Tensor | null;
   readonly #random: () => number;
+  #optim: Trainer | null = null;
 
   /** Made by `sce.classifier(options)` or `SoftmaxClassifier.fromJSON(sce, json)`. */
   constructor(sce: SoftmaxCE, options: ClassifierOptions) {
@@ -311,11 +347,12 @@ export class SoftmaxClassifier {
   /**
    * Trains on x (n×inputs, row-major) and labels (n class indices) with mini-batch
    * gradient descent; returns per-epoch metrics. The weights carry over between fit()
-   * calls; the optimizer state (momentum, Adam moments and step count) starts fresh.
+   * calls; the optimizer state (momentum, Adam moments and step count) starts fresh, and
+   * fit ends any state partialFit was keeping (resetOptimizer()).
    */
   fit(x: Float32Array, labels: Labels, options: FitOptions = {}): FitHistory {
     const fn = 'classifier.fit';
-    const { w: W, b: B } = this.#live(fn);
+    this.#live(fn);
     const d = this.inputs, c = this.classes;
     if (options === null || typeof options !== 'object') throw new ArgumentError(fn, 'options must be an object');
     for (const key of Object.keys(options)) {
@@ -326,37 +363,7 @@ export class SoftmaxClassifier {
 
     const epochs = checkNumber(fn, 'epochs', options.epochs ?? 10, (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
     const batchSize = checkNumber(fn, 'batchSize', options.batchSize ?? 32, (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
-    const optimizer = options.optimizer ?? 'adam';
-    if (!OPTIMIZERS.includes(optimizer)) {
-      throw new ArgumentError(fn, `optimizer must be one of ${OPTIMIZERS.map((o) => `'${o}'`).join(', ')}, got ${describe(optimizer)}`);
-    }
-    const lr = checkNumber(fn, 'learningRate', options.learningRate ?? DEFAULT_LR[optimizer], (v) => v > 0 && v < Infinity, 'a positive finite number');
-    const mu = checkNumber(fn, 'momentum', options.momentum ?? 0.9, (v) => v >= 0 && v < 1, 'a number in [0, 1)');
-    const dampening = checkNumber(fn, 'dampening', options.dampening ?? 0, (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
-    const nesterov = options.nesterov ?? false;
-    if (typeof nesterov !== 'boolean') throw new ArgumentError(fn, `nesterov must be a boolean, got ${describe(nesterov)}`);
-    if (nesterov && (mu <= 0 || dampening !== 0)) throw new ArgumentError(fn, 'nesterov needs momentum > 0 and dampening 0 (as PyTorch)');
-    const betas = options.betas ?? [0.9, 0.999];
-    if (!Array.isArray(betas) || betas.length !== 2) throw new ArgumentError(fn, `betas must be a pair [β1, β2], got ${describe(betas)}`);
-    const beta1 = checkNumber(fn, 'betas[0]', betas[0], (v) => v >= 0 && v < 1, 'a number in [0, 1)');
-    const beta2 = checkNumber(fn, 'betas[1]', betas[1], (v) => v >= 0 && v < 1, 'a number in [0, 1)');
-    const eps = checkNumber(fn, 'eps', options.eps ?? 1e-8, (v) => v > 0 && v < Infinity, 'a positive finite number');
-    const weightDecay = checkNumber(fn, 'weightDecay', options.weightDecay ?? 0, (v) => v >= 0 && v < Infinity, 'a finite number ≥ 0');
-    const labelSmoothing = checkNumber(fn, 'labelSmoothing', options.labelSmoothing ?? 0, (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
-    let classWeight: Float32Array | null = null;
-    if (options.classWeight != null) {
-      const cw = options.classWeight;
-      if (!(cw instanceof Float32Array) && !Array.isArray(cw)) {
-        throw new ArgumentError(fn, `classWeight must be a Float32Array or an array of ${c} numbers, got ${describe(cw)}`);
-      }
-      if (cw.length !== c) throw new ArgumentError(fn, `classWeight must have length classes = ${c}, got ${cw.length}`);
-      classWeight = Float32Array.from(cw);
-      classWeight.forEach((v, j) => {
-        // > 0, not PyTorch's ≥ 0: a batch of only zero-weight rows has a 'mean' loss of 0/0,
-        // whose NaN gradient would poison the weights.
-        if (!(v > 0 && v < Infinity)) throw new ArgumentError(fn, `classWeight[${j}] must be finite and > 0, got ${describe(cw[j])}`);
-      });
-    }
+    const settings = this.#settings(fn, options);
     const random = options.seed === undefined ? this.#random : mulberry32(checkSeed(fn, 'seed', options.seed));
     const shuffle = options.shuffle ?? true;
     if (typeof shuffle !== 'boolean') throw new ArgumentError(fn, `shuffle must be a boolean, got ${describe(shuffle)}`);
@@ -390,51 +397,17 @@ export class SoftmaxClassifier {
     }
     const trainY = allLabels.subarray(0, n);
 
-    const sce = this.#sce, k = sce.internals.kernels;
     const full = Math.min(batchSize, n), batches = Math.ceil(n / full), rest = n - (batches - 1) * full;
-    const owned: Tensor[] = [];
-    const tensor = (length: number) => {
-      const t = sce.tensor(length);
-      owned.push(t);
-      return t;
-    };
     const history: FitHistory = { epochs: 0, loss: [], accuracy: [], valLoss: [], valAccuracy: [], ms: [] };
+    // fit is a loop of the steps partialFit takes, on an optimizer that starts fresh here and
+    // is freed at the end (as before partialFit existed: fit never continues another's state).
+    this.resetOptimizer();
     try {
-      const dW = tensor(c * d), dB = tensor(c);
-      // Batch tensors: one for full batches and, when n is not a multiple, one for the last.
-      // The inputs need no gradient: inputGrad false skips dx, a third of the backward.
-      const step = (m: number) => {
-        const args: LinearCrossEntropyArgs = {
-          x: tensor(m * d), w: W, b: B, target: new Int32Array(m), n: m, d, c,
-          labelSmoothing, weight: classWeight, inputGrad: false, out: { dw: dW, db: dB },
-        };
-        return args;
-      };
-      const fullStep = step(full), restStep = rest === full ? fullStep : step(rest);
-
-      // Optimizer state, zero-filled; `t` counts steps for Adam's bias correction.
-      const state = optimizer === 'sgd' ? [] : optimizer === 'momentum' ? [tensor(c * d), tensor(c)]
-        : [tensor(c * d), tensor(c * d), tensor(c), tensor(c)];
-      let t = 0;
-      const update = () => {
-        t++;
-        if (optimizer === 'sgd') {
-          k.sgd_update_f32(W.ptr, dW.ptr, c * d, lr, weightDecay);
-          k.sgd_update_f32(B.ptr, dB.ptr, c, lr, weightDecay);
-        } else if (optimizer === 'momentum') {
-          const first = t === 1 ? 1 : 0, nest = nesterov ? 1 : 0;
-          k.sgd_momentum_update_f32(W.ptr, dW.ptr, state[0].ptr, c * d, lr, mu, dampening, weightDecay, nest, first);
-          k.sgd_momentum_update_f32(B.ptr, dB.ptr, state[1].ptr, c, lr, mu, dampening, weightDecay, nest, first);
-        } else {
-          const kernel = optimizer === 'adam' ? k.adam_update_f32 : k.adamw_update_f32;
-          kernel(W.ptr, dW.ptr, state[0].ptr, state[1].ptr, c * d, lr, beta1, beta2, eps, weightDecay, t);
-          kernel(B.ptr, dB.ptr, state[2].ptr, state[3].ptr, c, lr, beta1, beta2, eps, weightDecay, t);
-        }
-      };
-
+      const trainer = this.#trainer(fn, settings);
+      const fullStep = this.#batchArgs(trainer, full), restStep = rest === full ? fullStep : this.#batchArgs(trainer, rest);
+      const memory = this.#sce.internals.kernels.memory;
       const order = new Int32Array(n);
       for (let i = 0; i < n; i++) order[i] = i;
-      const memory = k.memory;
       let fullView = (fullStep.x as Tensor).array(), restView = (restStep.x as Tensor).array();
       for (let epoch = 0; epoch < epochs; epoch++) {
         const t0 = performance.now();
@@ -463,9 +436,8 @@ export class SoftmaxClassifier {
             for (let j = 0; j < d; j++) xv[dst + j] = x[src + j];
             yb[i] = trainY[row];
           }
-          const { loss } = sce.linearCrossEntropy(args);
-          update();
-          options.onBatch?.({ epoch, batch, batches, loss: loss as number });
+          const loss = this.#step(trainer, args);
+          options.onBatch?.({ epoch, batch, batches, loss });
         }
         const train = this.#score(x.subarray(0, n * d), trainY, n);
         const info: EpochInfo = { epoch, epochs, loss: train.loss, accuracy: train.accuracy, ms: 0 };
@@ -484,9 +456,152 @@ export class SoftmaxClassifier {
         if (options.onEpoch?.(info) === false) break;
       }
     } finally {
-      for (const t of owned) t.free();
+      this.resetOptimizer();
     }
     return history;
+  }
+
+  /**
+   * One optimizer step on a batch: x (m×inputs) and m labels; returns the batch's mean loss
+   * as trained on (before the step). The optimizer state persists between calls — momentum,
+   * Adam moments and step count — so a stream of batches trains as fit does on the same
+   * batches (fit is a loop of these steps). `options` fix the optimizer at the first call
+   * (or the first after resetOptimizer()); later calls may omit them, and must not change them.
+   */
+  partialFit(x: Float32Array, labels: Labels, options: StepOptions = {}): number {
+    const fn = 'classifier.partialFit';
+    this.#live(fn);
+    if (options === null || typeof options !== 'object') throw new ArgumentError(fn, 'options must be an object');
+    for (const key of Object.keys(options)) {
+      if (!STEP_OPTIONS.has(key)) throw new ArgumentError(fn, `unknown option '${key}' (known: ${[...STEP_OPTIONS].join(', ')})`);
+    }
+    const y = checkLabels(fn, 'labels', labels, null, this.classes);
+    const m = checkRows(fn, 'x', x, this.inputs, y.length);
+    let trainer = this.#optim;
+    if (!trainer || Object.keys(options).length > 0) {
+      const settings = this.#settings(fn, options);
+      if (trainer && trainer.key !== settingsKey(settings)) {
+        throw new ArgumentError(fn, 'the options differ from those the optimizer was made with; call resetOptimizer() first');
+      }
+      trainer ??= this.#trainer(fn, settings);
+    }
+    const args = this.#batchArgs(trainer, m);
+    (args.x as Tensor).write(x);
+    (args.target as Int32Array).set(y);
+    return this.#step(trainer, args);
+  }
+
+  /** Frees the optimizer state of partialFit; the next partialFit starts a fresh one. */
+  resetOptimizer(): void {
+    if (!this.#optim) return;
+    for (const t of this.#optim.owned) t.free();
+    for (const args of this.#optim.batches.values()) (args.x as Tensor).free();
+    this.#optim = null;
+  }
+
+  /** Checks the optimizer and loss options (fit's and partialFit's) and fills in defaults. */
+  #settings(fn: string, options: StepOptions): Settings {
+    const c = this.classes;
+    const optimizer = options.optimizer ?? 'adam';
+    if (!OPTIMIZERS.includes(optimizer)) {
+      throw new ArgumentError(fn, `optimizer must be one of ${OPTIMIZERS.map((o) => `'${o}'`).join(', ')}, got ${describe(optimizer)}`);
+    }
+    const lr = checkNumber(fn, 'learningRate', options.learningRate ?? DEFAULT_LR[optimizer], (v) => v > 0 && v < Infinity, 'a positive finite number');
+    const mu = checkNumber(fn, 'momentum', options.momentum ?? 0.9, (v) => v >= 0 && v < 1, 'a number in [0, 1)');
+    const dampening = checkNumber(fn, 'dampening', options.dampening ?? 0, (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
+    const nesterov = options.nesterov ?? false;
+    if (typeof nesterov !== 'boolean') throw new ArgumentError(fn, `nesterov must be a boolean, got ${describe(nesterov)}`);
+    if (nesterov && (mu <= 0 || dampening !== 0)) throw new ArgumentError(fn, 'nesterov needs momentum > 0 and dampening 0 (as PyTorch)');
+    const betas = options.betas ?? [0.9, 0.999];
+    if (!Array.isArray(betas) || betas.length !== 2) throw new ArgumentError(fn, `betas must be a pair [β1, β2], got ${describe(betas)}`);
+    const beta1 = checkNumber(fn, 'betas[0]', betas[0], (v) => v >= 0 && v < 1, 'a number in [0, 1)');
+    const beta2 = checkNumber(fn, 'betas[1]', betas[1], (v) => v >= 0 && v < 1, 'a number in [0, 1)');
+    const eps = checkNumber(fn, 'eps', options.eps ?? 1e-8, (v) => v > 0 && v < Infinity, 'a positive finite number');
+    const weightDecay = checkNumber(fn, 'weightDecay', options.weightDecay ?? 0, (v) => v >= 0 && v < Infinity, 'a finite number ≥ 0');
+    const labelSmoothing = checkNumber(fn, 'labelSmoothing', options.labelSmoothing ?? 0, (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
+    let classWeight: Float32Array | null = null;
+    if (options.classWeight != null) {
+      const cw = options.classWeight;
+      if (!(cw instanceof Float32Array) && !Array.isArray(cw)) {
+        throw new ArgumentError(fn, `classWeight must be a Float32Array or an array of ${c} numbers, got ${describe(cw)}`);
+      }
+      if (cw.length !== c) throw new ArgumentError(fn, `classWeight must have length classes = ${c}, got ${cw.length}`);
+      classWeight = Float32Array.from(cw);
+      classWeight.forEach((v, j) => {
+        // > 0, not PyTorch's ≥ 0: a batch of only zero-weight rows has a 'mean' loss of 0/0,
+        // whose NaN gradient would poison the weights.
+        if (!(v > 0 && v < Infinity)) throw new ArgumentError(fn, `classWeight[${j}] must be finite and > 0, got ${describe(cw[j])}`);
+      });
+    }
+    return { optimizer, lr, mu, dampening, nesterov, beta1, beta2, eps, weightDecay, labelSmoothing, classWeight };
+  }
+
+  /** Makes the persistent optimizer: gradient and state tensors, zero-filled. */
+  #trainer(fn: string, settings: Settings): Trainer {
+    const sce = this.#sce, d = this.inputs, c = this.classes, optimizer = settings.optimizer;
+    this.#live(fn);
+    const owned: Tensor[] = [];
+    const tensor = (length: number) => {
+      const t = sce.tensor(length);
+      owned.push(t);
+      return t;
+    };
+    try {
+      const dW = tensor(c * d), dB = tensor(c);
+      const state = optimizer === 'sgd' ? [] : optimizer === 'momentum' ? [tensor(c * d), tensor(c)]
+        : [tensor(c * d), tensor(c * d), tensor(c), tensor(c)];
+      this.#optim = { settings, key: settingsKey(settings), dW, dB, state, t: 0, batches: new Map(), owned };
+      return this.#optim;
+    } catch (error) {
+      for (const t of owned) t.free();
+      throw error;
+    }
+  }
+
+  /**
+   * The linearCrossEntropy arguments of an m-row batch: a resident x tensor and a target
+   * array, made once per batch size. A stream has at most two sizes (full batches and the
+   * last); beyond that, the older ones are freed so that memory stays bounded.
+   */
+  #batchArgs(trainer: Trainer, m: number): LinearCrossEntropyArgs {
+    let args = trainer.batches.get(m);
+    if (args) return args;
+    if (trainer.batches.size >= 2) {
+      for (const old of trainer.batches.values()) (old.x as Tensor).free();
+      trainer.batches.clear();
+    }
+    const { w: W, b: B } = this.#live('classifier');
+    const d = this.inputs, c = this.classes, s = trainer.settings;
+    // The inputs need no gradient: inputGrad false skips dx, a third of the backward.
+    args = {
+      x: this.#sce.tensor(m * d), w: W, b: B, target: new Int32Array(m), n: m, d, c,
+      labelSmoothing: s.labelSmoothing, weight: s.classWeight, inputGrad: false, out: { dw: trainer.dW, db: trainer.dB },
+    };
+    trainer.batches.set(m, args);
+    return args;
+  }
+
+  /** One step: the loss and gradients of the batch in `args`, then one update kernel per parameter. */
+  #step(trainer: Trainer, args: LinearCrossEntropyArgs): number {
+    const { w: W, b: B } = this.#live('classifier');
+    const k = this.#sce.internals.kernels, d = this.inputs, c = this.classes;
+    const { optimizer, lr, mu, dampening, nesterov, beta1, beta2, eps, weightDecay } = trainer.settings;
+    const { dW, dB, state } = trainer;
+    const { loss } = this.#sce.linearCrossEntropy(args);
+    const t = ++trainer.t;
+    if (optimizer === 'sgd') {
+      k.sgd_update_f32(W.ptr, dW.ptr, c * d, lr, weightDecay);
+      k.sgd_update_f32(B.ptr, dB.ptr, c, lr, weightDecay);
+    } else if (optimizer === 'momentum') {
+      const first = t === 1 ? 1 : 0, nest = nesterov ? 1 : 0;
+      k.sgd_momentum_update_f32(W.ptr, dW.ptr, state[0].ptr, c * d, lr, mu, dampening, weightDecay, nest, first);
+      k.sgd_momentum_update_f32(B.ptr, dB.ptr, state[1].ptr, c, lr, mu, dampening, weightDecay, nest, first);
+    } else {
+      const kernel = optimizer === 'adam' ? k.adam_update_f32 : k.adamw_update_f32;
+      kernel(W.ptr, dW.ptr, state[0].ptr, state[1].ptr, c * d, lr, beta1, beta2, eps, weightDecay, t);
+      kernel(B.ptr, dB.ptr, state[2].ptr, state[3].ptr, c, lr, beta1, beta2, eps, weightDecay, t);
+    }
+    return loss as number;
   }
 
   /** Logits Z = X·Wᵀ + b of x (n×inputs) → n×classes (a copy). */
@@ -545,6 +660,7 @@ export class SoftmaxClassifier {
 
   /** Frees the weight tensors; the classifier cannot be used afterwards. Safe to call twice. */
   dispose(): void {
+    this.resetOptimizer();
     this.#w?.free();
     this.#b?.free();
     this.#w = this.#b = null;
