@@ -94,6 +94,12 @@ export interface FitOptions {
    * weight_decay=…)`: an L2 term added to the gradient, except 'adamw' (decoupled).
    */
   weightDecay?: number;
+  /**
+   * Whether weightDecay applies to b as well as W (default true, as PyTorch with all of
+   * `model.parameters()`); false leaves the bias unpenalised, as scikit-learn's
+   * LogisticRegression leaves its intercept.
+   */
+  decayBias?: boolean;
   /** Label smoothing ε in [0, 1] of the training loss (default 0). */
   labelSmoothing?: number;
   /** Class weights of the training loss, length C, finite and > 0 (PyTorch's `weight`). */
@@ -132,12 +138,12 @@ export interface FitHistory {
  * resetOptimizer().
  */
 export type StepOptions = Pick<FitOptions, 'optimizer' | 'learningRate' | 'momentum' | 'dampening' | 'nesterov' | 'betas'
-  | 'eps' | 'weightDecay' | 'labelSmoothing' | 'classWeight'>;
+  | 'eps' | 'weightDecay' | 'decayBias' | 'labelSmoothing' | 'classWeight'>;
 
 /** Optimizer settings and loss options after their checks. */
 interface Settings {
   optimizer: OptimizerName; lr: number; mu: number; dampening: number; nesterov: boolean; beta1: number; beta2: number;
-  eps: number; weightDecay: number; labelSmoothing: number; classWeight: Float32Array | null;
+  eps: number; weightDecay: number; biasDecay: number; labelSmoothing: number; classWeight: Float32Array | null;
 }
 
 /**
@@ -171,11 +177,11 @@ export interface ClassifierJSON {
 
 const FIT_OPTIONS = new Set([
   'epochs', 'batchSize', 'learningRate', 'optimizer', 'momentum', 'dampening', 'nesterov', 'betas', 'eps',
-  'weightDecay', 'labelSmoothing', 'classWeight', 'seed', 'shuffle', 'validationData', 'validationSplit',
+  'weightDecay', 'decayBias', 'labelSmoothing', 'classWeight', 'seed', 'shuffle', 'validationData', 'validationSplit',
   'onBatch', 'onEpoch',
 ]);
 const STEP_OPTIONS = new Set(['optimizer', 'learningRate', 'momentum', 'dampening', 'nesterov', 'betas', 'eps',
-  'weightDecay', 'labelSmoothing', 'classWeight']);
+  'weightDecay', 'decayBias', 'labelSmoothing', 'classWeight']);
 const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'momentum', 'adam', 'adamw'];
 const DEFAULT_LR: Record<OptimizerName, number> = { sgd: 0.1, momentum: 0.01, adam: 0.001, adamw: 0.001 };
 /** Rows per forward chunk of predict/evaluate: bounds the scratch memory of one call. */
@@ -533,7 +539,10 @@ export class SoftmaxClassifier {
         if (!(v > 0 && v < Infinity)) throw new ArgumentError(fn, `classWeight[${j}] must be finite and > 0, got ${describe(cw[j])}`);
       });
     }
-    return { optimizer, lr, mu, dampening, nesterov, beta1, beta2, eps, weightDecay, labelSmoothing, classWeight };
+    const decayBias = options.decayBias ?? true;
+    if (typeof decayBias !== 'boolean') throw new ArgumentError(fn, `decayBias must be a boolean, got ${describe(decayBias)}`);
+    const biasDecay = decayBias ? weightDecay : 0;
+    return { optimizer, lr, mu, dampening, nesterov, beta1, beta2, eps, weightDecay, biasDecay, labelSmoothing, classWeight };
   }
 
   /** Makes the persistent optimizer: gradient and state tensors, zero-filled. */
@@ -585,21 +594,21 @@ export class SoftmaxClassifier {
   #step(trainer: Trainer, args: LinearCrossEntropyArgs): number {
     const { w: W, b: B } = this.#live('classifier');
     const k = this.#sce.internals.kernels, d = this.inputs, c = this.classes;
-    const { optimizer, lr, mu, dampening, nesterov, beta1, beta2, eps, weightDecay } = trainer.settings;
+    const { optimizer, lr, mu, dampening, nesterov, beta1, beta2, eps, weightDecay, biasDecay } = trainer.settings;
     const { dW, dB, state } = trainer;
     const { loss } = this.#sce.linearCrossEntropy(args);
     const t = ++trainer.t;
     if (optimizer === 'sgd') {
       k.sgd_update_f32(W.ptr, dW.ptr, c * d, lr, weightDecay);
-      k.sgd_update_f32(B.ptr, dB.ptr, c, lr, weightDecay);
+      k.sgd_update_f32(B.ptr, dB.ptr, c, lr, biasDecay);
     } else if (optimizer === 'momentum') {
       const first = t === 1 ? 1 : 0, nest = nesterov ? 1 : 0;
       k.sgd_momentum_update_f32(W.ptr, dW.ptr, state[0].ptr, c * d, lr, mu, dampening, weightDecay, nest, first);
-      k.sgd_momentum_update_f32(B.ptr, dB.ptr, state[1].ptr, c, lr, mu, dampening, weightDecay, nest, first);
+      k.sgd_momentum_update_f32(B.ptr, dB.ptr, state[1].ptr, c, lr, mu, dampening, biasDecay, nest, first);
     } else {
       const kernel = optimizer === 'adam' ? k.adam_update_f32 : k.adamw_update_f32;
       kernel(W.ptr, dW.ptr, state[0].ptr, state[1].ptr, c * d, lr, beta1, beta2, eps, weightDecay, t);
-      kernel(B.ptr, dB.ptr, state[2].ptr, state[3].ptr, c, lr, beta1, beta2, eps, weightDecay, t);
+      kernel(B.ptr, dB.ptr, state[2].ptr, state[3].ptr, c, lr, beta1, beta2, eps, biasDecay, t);
     }
     return loss as number;
   }
