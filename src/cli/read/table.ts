@@ -1,0 +1,106 @@
+/**
+ * A data file as a stream of rows: the header's column names, then one row at a time with
+ * its cells in column order and the line it starts on. CSV/TSV (read/csv.ts) or JSON — an
+ * array of objects or JSON lines (read/json.ts) — chosen by the extension or, for other
+ * names, by the first character. Also: the cell → number rule every command uses.
+ */
+import { extname } from 'node:path';
+import { at, CliError } from '../errors.js';
+import { csvRows } from './csv.js';
+import { jsonRows } from './json.js';
+import { openSource, type Source } from './open.js';
+
+export interface Row {
+  /** One cell per column (undefined where a JSON record lacks the key). */
+  cells: unknown[];
+  /** The line the row starts on (1-based). */
+  line: number;
+}
+
+export interface Table {
+  file: string;
+  columns: string[];
+  source: Source;
+  /** 'csv' (with its separator), 'json' (an array) or 'jsonl'. */
+  format: string;
+  rows: AsyncGenerator<Row>;
+}
+
+export interface ReadOptions {
+  delimiter?: string;
+  encoding?: string;
+  /** Told the bytes read so far, for progress. */
+  progress?: (bytes: number) => void;
+  /** Notes for the user (a guessed separator or encoding). */
+  note: (line: string) => void;
+}
+
+export async function openTable(file: string, o: ReadOptions): Promise<Table> {
+  const source = openSource(file, 'data file', o.encoding);
+  if (source.note) o.note(`note: ${source.note}`);
+  const ext = extname(file).toLowerCase();
+  const first = source.head.replace(/^\uFEFF/, '').trimStart()[0];
+  const json = ['.json', '.jsonl', '.ndjson'].includes(ext) || (!['.csv', '.tsv', '.tab', '.txt'].includes(ext) && (first === '[' || first === '{'));
+  const { columns, rows, format } = json ? await jsonRows(source, o) : await csvRows(source, ext, o);
+  checkColumns(file, columns);
+  return { file, columns, source, format, rows };
+}
+
+function checkColumns(file: string, columns: string[]) {
+  const seen = new Set<string>();
+  columns.forEach((name, j) => {
+    if (name === '') throw new CliError(`${file} line 1: column ${j + 1} of the header has no name`);
+    if (seen.has(name)) throw new CliError(`${file} line 1: the header names column '${name}' twice`);
+    seen.add(name);
+  });
+}
+
+export function columnIndex(table: { file: string; columns: string[] }, name: string, role: string): number {
+  const j = table.columns.indexOf(name);
+  if (j < 0) {
+    const list = table.columns.length > 12 ? `${table.columns.slice(0, 12).map((c) => `'${c}'`).join(', ')}, …`
+      : table.columns.map((c) => `'${c}'`).join(', ');
+    const hint = table.columns.length === 1 && /[;\t|,]/.test(table.columns[0]) ? ' — one column whose name holds separators: pass --delimiter' : '';
+    throw new CliError(`${table.file}: no ${role} column '${name}' (columns: ${list})${hint}`);
+  }
+  return j;
+}
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const MAX_F32 = 3.4028234663852886e38;
+
+/**
+ * A cell as a float32-representable number, or a one-line error that names the file, line
+ * and column. Text must be a plain decimal number (no hex, no "Infinity", no NaN): what is
+ * not, or what float32 cannot hold (|v| > 3.4e38, which would train as Infinity and NaN),
+ * is refused rather than turned into garbage.
+ */
+export function cellNumber(file: string, line: number, column: number, name: string, cell: unknown): number {
+  let v: number;
+  if (typeof cell === 'number') v = cell;
+  else if (typeof cell === 'string' && NUMBER.test(cell.trim())) v = Number(cell.trim());
+  else {
+    const where = `${file} ${at(line, column, name)}`;
+    if (cell === undefined || cell === null || (typeof cell === 'string' && cell.trim() === '')) {
+      throw new CliError(`${where}: the value is missing (every feature needs a number; remove or fill the row)`);
+    }
+    const shown = typeof cell === 'string' ? JSON.stringify(cell) : JSON.stringify(cell) ?? String(cell);
+    const hint = typeof cell === 'string' && /^[+-]?\d+,\d+$/.test(cell.trim()) ? ' (a decimal comma? write numbers with a dot: 1.5)'
+      : ' (feature columns must be numeric; choose them with --features)';
+    throw new CliError(`${where}: the value ${shown} is not a number${hint}`);
+  }
+  if (!(Math.abs(v) <= MAX_F32) || !Number.isFinite(Math.fround(v))) {
+    throw new CliError(`${file} ${at(line, column, name)}: the value ${typeof cell === 'string' ? cell.trim() : v} is outside the ` +
+      `float32 range (|v| ≤ 3.4e38); rescale the column`);
+  }
+  return v;
+}
+
+/** A label cell as its class name, or an error naming where it is missing. */
+export function cellLabel(file: string, line: number, column: number, name: string, cell: unknown): string {
+  if (cell === undefined || cell === null || (typeof cell === 'string' && cell.trim() === '')) {
+    throw new CliError(`${file} ${at(line, column, name)}: the label is missing`);
+  }
+  if (typeof cell === 'object') throw new CliError(`${file} ${at(line, column, name)}: the label must be a string or a number`);
+  return String(cell);
+}
