@@ -46,7 +46,7 @@ export async function ingest(table: Table, o: IngestOptions): Promise<Ingested> 
   const names: string[] = [], trainCounts: number[] = [], testCounts: number[] = [];
   let numericLabels = true, integerLabels = true, rows = 0;
   try {
-    for await (const row of table.rows) {
+    for await (const batch of table.rows) for (const row of batch) {
       const cells = row.cells;
       const name = cellLabel(file, row.line, labelColumn, o.label, cells[labelColumn]);
       let k = classOf.get(name);

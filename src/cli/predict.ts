@@ -71,7 +71,7 @@ export async function predict(o: PredictOptions, note: (line: string) => void): 
     bar.start(table.source.bytes, { mb: '0', speed: '…' });
     await write(['prediction', ...m.classes.map((name) => `p(${name})`)].map(csvField).join(',') + '\n');
     let n = 0;
-    for await (const row of table.rows) {
+    for await (const batch of table.rows) for (const row of batch) {
       for (let j = 0; j < d; j++) {
         let v = cellNumber(o.data, row.line, cols[j], m.features[j], row.cells[cols[j]]);
         if (mean && std) {

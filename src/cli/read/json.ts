@@ -19,8 +19,8 @@ interface Text {
   column: number;
 }
 
-/** Record texts from decoded chunks: `array` says whether they sit in one top-level array. */
-async function* recordTexts(source: Source, progress?: (bytes: number) => void): AsyncGenerator<Text> {
+/** Record texts from decoded chunks, a batch per chunk. */
+async function* recordTexts(source: Source, progress?: (bytes: number) => void): AsyncGenerator<Text[]> {
   const file = source.file;
   let line = 1, column = 0;
   let state: 'start' | 'array' | 'lines' | 'done' = 'start';
@@ -35,6 +35,7 @@ async function* recordTexts(source: Source, progress?: (bytes: number) => void):
   for await (let chunk of source.text(progress)) {
     if (first && chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1); // a byte-order mark
     first = false;
+    const batch: Text[] = [];
     let from = 0;
     for (let i = 0; i < chunk.length; i++) {
       const ch = chunk.charCodeAt(i);
@@ -59,7 +60,7 @@ async function* recordTexts(source: Source, progress?: (bytes: number) => void):
             inRecord = false;
             count++;
             afterComma = false;
-            yield { record: pieces.join(''), line: startLine, column: startColumn };
+            batch.push({ record: pieces.join(''), line: startLine, column: startColumn });
             pieces = [];
             size = 0;
           }
@@ -105,6 +106,7 @@ async function* recordTexts(source: Source, progress?: (bytes: number) => void):
           `(${inString ? 'a string that is not closed?' : 'a brace that is not closed?'})`);
       }
     }
+    if (batch.length) yield batch;
   }
   if (inRecord) {
     throw new CliError(`${file} line ${startLine}, column ${startColumn}: the record that opens here is not closed ` +
@@ -114,7 +116,7 @@ async function* recordTexts(source: Source, progress?: (bytes: number) => void):
   if (state === 'start') throw new CliError(`${file}: the file is empty (expected a JSON array of objects, or JSON lines)`);
 }
 
-export async function jsonRows(source: Source, o: ReadOptions): Promise<{ columns: string[]; rows: AsyncGenerator<Row>; format: string }> {
+export async function jsonRows(source: Source, o: ReadOptions): Promise<{ columns: string[]; rows: AsyncGenerator<Row[]>; format: string }> {
   const file = source.file;
   const texts = recordTexts(source, o.progress);
   const parseRecord = (t: Text): Record<string, unknown> => {
@@ -134,12 +136,14 @@ export async function jsonRows(source: Source, o: ReadOptions): Promise<{ column
   };
   const first = await texts.next();
   if (first.done) throw new CliError(`${file}: no records (expected a JSON array of objects, or JSON lines)`);
-  const firstRecord = parseRecord(first.value);
-  const columns = Object.keys(firstRecord);
-  const cells = (r: Record<string, unknown>) => columns.map((k) => r[k]);
-  async function* rows(): AsyncGenerator<Row> {
-    yield { cells: cells(firstRecord), line: first.value!.line };
-    for await (const t of texts) yield { cells: cells(parseRecord(t)), line: t.line };
+  const columns = Object.keys(parseRecord(first.value[0]));
+  const rowsOf = (batch: Text[]) => batch.map((t) => {
+    const r = parseRecord(t);
+    return { cells: columns.map((k) => r[k]), line: t.line };
+  });
+  async function* rows(): AsyncGenerator<Row[]> {
+    yield rowsOf(first.value!);
+    for await (const batch of texts) yield rowsOf(batch);
   }
   const format = source.head.replace(/^\uFEFF/, '').trimStart().startsWith('[') ? 'json (an array of objects)' : 'json lines';
   return { columns, rows: rows(), format };

@@ -12,7 +12,7 @@ import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:
 import { extname } from 'node:path';
 import { CliError } from '../errors.js';
 
-const CHUNK = 1 << 20;
+const CHUNK = 256 << 10;
 
 const SPREADSHEETS = new Set(['.xlsx', '.xlsm', '.xls', '.ods', '.numbers']);
 

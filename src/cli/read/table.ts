@@ -23,7 +23,8 @@ export interface Table {
   source: Source;
   /** 'csv' (with its separator), 'json' (an array) or 'jsonl'. */
   format: string;
-  rows: AsyncGenerator<Row>;
+  /** The rows, in batches (one per chunk of text read). */
+  rows: AsyncGenerator<Row[]>;
 }
 
 export interface ReadOptions {
@@ -67,6 +68,18 @@ export function columnIndex(table: { file: string; columns: string[] }, name: st
 }
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * Whether Number(s) of an already trimmed cell may be taken without the regular expression:
+ * it starts with a digit, sign or dot, does not start like hex/octal/binary ("0x…"), and
+ * ends with a digit or dot — which rules out Infinity, NaN and every other word Number()
+ * accepts. What passes and gives a finite number is a plain decimal number.
+ */
+const plain = (s: string) => {
+  const a = s.charCodeAt(0), b = s.charCodeAt(1), z = s.charCodeAt(s.length - 1);
+  return ((a >= 48 && a <= 57) || a === 43 || a === 45 || a === 46) && ((z >= 48 && z <= 57) || z === 46) &&
+    b !== 120 && b !== 88 && b !== 111 && b !== 79 && b !== 98 && b !== 66;
+};
 const MAX_F32 = 3.4028234663852886e38;
 
 /**
@@ -76,10 +89,11 @@ const MAX_F32 = 3.4028234663852886e38;
  * is refused rather than turned into garbage.
  */
 export function cellNumber(file: string, line: number, column: number, name: string, cell: unknown): number {
-  let v: number;
+  let v = NaN;
   if (typeof cell === 'number') v = cell;
-  else if (typeof cell === 'string' && NUMBER.test(cell.trim())) v = Number(cell.trim());
-  else {
+  else if (typeof cell === 'string' && cell.length > 0 && plain(cell)) v = Number(cell);
+  if (v !== v && typeof cell === 'string' && NUMBER.test(cell.trim())) v = Number(cell.trim()); // spaces around, from JSON
+  if (v !== v) {
     const where = `${file} ${at(line, column, name)}`;
     if (cell === undefined || cell === null || (typeof cell === 'string' && cell.trim() === '')) {
       throw new CliError(`${where}: the value is missing (every feature needs a number; remove or fill the row)`);
