@@ -15,13 +15,14 @@ export interface TrainReport {
 }
 
 const f4 = (v: number) => v.toFixed(4);
-const ms = (v: number) => (v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${v.toFixed(0)} ms`);
+const ms = (v: number) => (v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : v < 10 ? `${v.toFixed(1)} ms` : `${v.toFixed(0)} ms`);
+const size = (bytes: number) => (bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`);
 
 export function printTrainReport(print: (line: string) => void, r: TrainReport): void {
   const c = r.classes.length;
   print(`softmax regression: ${r.d} feature${r.d === 1 ? '' : 's'} → ${c} classes, label '${r.label}'`);
   print(`data: ${r.rows} rows (${r.nTrain} train, ${r.nTest} test, stratified), ${r.format}, ` +
-    `${(r.bytes / 1e6).toFixed(r.bytes < 1e7 ? 2 : 0)} MB read in ${ms(r.parseMs)} (${(r.bytes / 1e3 / Math.max(1, r.parseMs)).toFixed(1)} MB/s)`);
+    `${size(r.bytes)} read in ${ms(r.parseMs)} (${(r.bytes / 1e3 / Math.max(1, r.parseMs)).toFixed(1)} MB/s)`);
   const stopped = r.epochs < r.maxEpochs ? `stopped after ${r.epochs} epochs (no further improvement)` : `${r.epochs} epochs`;
   const median = [...r.epochMs].sort((a, b) => a - b)[r.epochMs.length >> 1] ?? 0;
   print(`training: ${r.optimizer} lr ${r.lr}${r.finalLr !== r.lr ? ` (to ${r.finalLr})` : ''}, batch ${r.batchSize}, ` +
