@@ -139,6 +139,20 @@ describe('quotes and JSON structure', () => {
     failed(await train('quote2.csv'), /quote2.csv line 3, column 3: a quote opens here/);
   });
 
+  it('quoted fields: CRLF, newlines and doubled quotes inside quotes, no final newline; errors give the line a record starts on', async () => {
+    write('rfc.csv', 'a,"b ""x""",label\r\n1,2,"two\r\nlines"\r\n3,4,y\r\n5, 6 ,"two\r\nlines"\r\n7,8,y');
+    const r = await train('rfc.csv', '--test-split', '0', '--out', 'rfc.json');
+    expect(r.stderr).toBe('');
+    const m = JSON.parse(readFileSync(join(dir, 'rfc.json'), 'utf8'));
+    expect(m.features).toEqual(['a', 'b "x"']);
+    expect(m.classes).toEqual(['two\r\nlines', 'y']);
+    expect(r.stdout).toMatch(/data: 4 rows/);
+    write('rfc2.csv', 'a,b,label\n1,2,"two\nlines"\n3,oops,y\n');
+    failed(await train('rfc2.csv'), /rfc2.csv line 4, column 2 \('b'\): the value "oops"/);
+    write('inner.csv', 'a,b,label\n1,2,x\n3,4"5,y\n');
+    failed(await train('inner.csv'), /inner.csv line 3, column 4: a quote inside an unquoted field/);
+  });
+
   it('JSON: a bad record, an unclosed array or record, and a non-object are reported with their line', async () => {
     write('bad.json', '[{"f0": 1, "label": "a"},\n {"f0": 2, "label": "b"}\n {"f0": 3, "label": "a"}]');
     failed(await train('bad.json'), /bad.json line 3, column 2: expected ',' or ']' between records/);
