@@ -98,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
   const common = (cmd: Command) => cmd
     .option('--delimiter <char>', "CSV separator (default: ',' — or a tab for .tsv, or sniffed from the header line)", delimiter)
     .option('--encoding <name>', 'text encoding, e.g. latin1 (default: UTF-8; UTF-16 is recognised by its byte-order mark)')
-    .option('--quiet', 'no progress bars (they are shown on stderr, only when it is a terminal)', false);
+    .option('--quiet', 'no progress bars (shown on stderr only when stdout and stderr are terminals)', false);
 
   common(program.command('train')
     .description('train on a CSV/TSV (header row), a JSON array of objects or JSON lines; writes a model file and prints a report')

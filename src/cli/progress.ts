@@ -1,6 +1,8 @@
 /**
- * Progress bars (cli-progress) on stderr, so that stdout carries only results: shown when
- * stderr is a terminal and --quiet is not given, else every call is a no-op.
+ * Progress bars (cli-progress) on stderr, so that stdout carries only results. Shown only
+ * when both stdout and stderr are terminals and --quiet is not given: with stdout going to a
+ * file or a pipe the run is a script's, whose stderr (often a log) wants no bar. Otherwise
+ * every call is a no-op.
  */
 import cliProgress from 'cli-progress';
 
@@ -13,7 +15,7 @@ export interface Progress {
 const none: Progress = { start() {}, update() {}, stop() {} };
 
 export function progressBar(format: string, quiet: boolean): Progress {
-  if (quiet || !process.stderr.isTTY) return none;
+  if (quiet || !process.stderr.isTTY || !process.stdout.isTTY) return none;
   const bar = new cliProgress.SingleBar({
     format, stream: process.stderr, hideCursor: true, clearOnComplete: true, etaBuffer: 50,
   }, cliProgress.Presets.shades_classic);
