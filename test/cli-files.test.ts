@@ -147,4 +147,23 @@ describe('size', () => {
       expect(peaks[1][k] - peaks[0][k]).toBeLessThan(40);
     }
   }, 300_000);
+
+  it('a 40 MB JSON array and JSON lines stream in the same bounded memory', async () => {
+    const { writeCsv } = await import('../bench/cli-data.mjs');
+    await writeCsv(join(dir, 'j.csv'), { bytes: 20e6, features: 50, classes: 10 });
+    const lines = read('j.csv').trim().split('\n'), header = lines[0].split(',');
+    rmSync(join(dir, 'j.csv'));
+    const records = lines.slice(1).map((l) => {
+      const cells = l.split(',');
+      return JSON.stringify(Object.fromEntries(header.map((h, j) => [h, j < 50 ? Number(cells[j]) : cells[j]])));
+    });
+    write('j.jsonl', records.join('\n') + '\n');
+    write('j.json', '[\n' + records.join(',\n') + '\n]\n');
+    for (const f of ['j.jsonl', 'j.json']) {
+      const r = await run(dir, ['train', '--data', f, '--label', 'label', '--epochs', '1', '--out', `${f}.model`], { SCE_REPORT_RSS: '1' });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`data: ${records.length} rows`));
+      expect(Number(/peak RSS ([\d.]+) MiB/.exec(r.stderr)![1])).toBeLessThan(200);
+    }
+  }, 300_000);
 });

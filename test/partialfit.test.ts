@@ -81,3 +81,20 @@ describe('partialFit', () => {
     expect(() => model.partialFit(x, y)).toThrow(/disposed/);
   });
 });
+
+describe('decayBias', () => {
+  it('false keeps weight decay off b: with zero inputs (W stays 0) b moves as without decay; true decays it', () => {
+    // x = 0 makes dW = 0, so W stays 0 and b sees only its own gradient and its own decay.
+    const d = 3, c = 3, m = 6, x = new Float32Array(m * d), y = new Int32Array([0, 0, 0, 0, 1, 2]);
+    const run = (options: { weightDecay: number; decayBias?: boolean }) => {
+      const model = sce.classifier({ inputs: d, classes: c, init: 'zeros', seed: 1 });
+      for (let i = 0; i < 5; i++) model.partialFit(x, y, i === 0 ? { optimizer: 'sgd', learningRate: 0.5, ...options } : {});
+      const b = model.bias();
+      model.dispose();
+      return bits(b);
+    };
+    expect(run({ weightDecay: 0.3, decayBias: false })).toEqual(run({ weightDecay: 0 }));
+    expect(run({ weightDecay: 0.3, decayBias: true })).not.toEqual(run({ weightDecay: 0 }));
+    expect(run({ weightDecay: 0.3 })).toEqual(run({ weightDecay: 0.3, decayBias: true })); // the default
+  });
+});
