@@ -3,7 +3,7 @@
  * old file, no temporary file left behind), stdout to a closed pipe, exit codes, many rows
  * of one class, and memory that does not grow with the file.
  */
-import { createWriteStream, existsSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, createWriteStream, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +73,21 @@ describe('nothing lost', () => {
     const out = await cli('predict', '--model', 'model.json', '--data', 'late.csv');
     expect(out.code).toBe(1);
     expect(out.stderr).toMatch(/line 9001/);
+  });
+
+  it('--out /dev/null and other non-files are written directly; a link keeps pointing at the replaced file, whose mode stays', async () => {
+    const r = await cli('predict', '--model', 'model.json', '--data', 'data.csv', '--out', '/dev/null');
+    expect(r.code).toBe(0);
+    expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
+    write('target.csv', 'old\n');
+    chmodSync(join(dir, 'target.csv'), 0o600);
+    symlinkSync('target.csv', join(dir, 'out-link.csv'));
+    expect((await cli('predict', '--model', 'model.json', '--data', 'data.csv', '--out', 'out-link.csv')).code).toBe(0);
+    expect(lstatSync(join(dir, 'out-link.csv')).isSymbolicLink()).toBe(true);
+    expect(read('target.csv')).toMatch(/^prediction,/);
+    expect(statSync(join(dir, 'target.csv')).mode & 0o777).toBe(0o600);
+    mkdirSync(join(dir, 'adir'));
+    failed(await cli('predict', '--model', 'model.json', '--data', 'data.csv', '--out', 'adir'), /cannot write the predictions to 'adir': it is a directory/);
   });
 
   it('an --out in a missing directory is a one-line error', async () => {

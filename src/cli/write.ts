@@ -8,7 +8,7 @@
  *   - stdout: writes wait for the pipe to drain (bounded memory); a reader that goes away
  *     (`… | head`, EPIPE) ends the command quietly.
  */
-import { closeSync, fsyncSync, openSync, realpathSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CliError } from './errors.js';
@@ -49,26 +49,55 @@ export function removePending(): void {
   pending.clear();
 }
 
-/** A file written through a temporary file in the same directory, renamed into place by commit(). */
+/**
+ * A file written through a temporary file in the same directory, renamed into place by
+ * commit(). A link is followed: the file it points to is replaced, the link stays. A target
+ * that exists and is not a regular file (/dev/null, a named pipe, /dev/stdout) is written
+ * directly — renaming over it would replace the device or pipe itself.
+ */
 export class AtomicFile {
   readonly target: string;
-  readonly temp: string;
-  #fd: number;
+  /** The temporary file, or null when writing straight to a device or pipe. */
+  readonly temp: string | null;
+  readonly #dest: string;
+  #fd = -1;
   #chunks: string[] = [];
   #size = 0;
 
   constructor(target: string, readonly what: string) {
     this.target = target;
-    const dir = dirname(resolve(target));
-    this.temp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    let existing: Stats | null = null;
+    try {
+      existing = statSync(target);
+    } catch {
+      // a new file
+    }
+    const fail = (error: unknown): never => {
+      const code = (error as NodeJS.ErrnoException).code;
+      const reason = code === 'ENOENT' ? 'its directory does not exist' : code === 'EACCES' ? 'permission denied'
+        : code === 'EISDIR' ? 'it is a directory' : (error as Error).message;
+      throw new CliError(`cannot write ${what} to '${target}': ${reason}`);
+    };
+    if (existing?.isDirectory()) fail({ code: 'EISDIR' });
+    this.#dest = realTarget(target);
+    if (existing && !existing.isFile()) {
+      this.temp = null;
+      try {
+        this.#fd = openSync(target, 'w');
+      } catch (error) {
+        fail(error);
+      }
+      return;
+    }
+    this.temp = join(dirname(this.#dest), `.${basename(this.#dest)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     try {
       this.#fd = openSync(this.temp, 'wx', 0o644);
+      // The replacement keeps the old file's permissions.
+      if (existing) fchmodSync(this.#fd, existing.mode & 0o7777);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const reason = code === 'ENOENT' ? 'its directory does not exist' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
-      throw new CliError(`cannot write ${what} to '${target}': ${reason}`);
+      fail(error);
     }
-    pending.add(this.temp);
+    pending.add(this.temp!);
   }
 
   /** Buffers text and writes it out in blocks of about 1 MiB. */
@@ -98,10 +127,15 @@ export class AtomicFile {
   commit(): void {
     this.#flush();
     try {
+      if (this.temp === null) {
+        closeSync(this.#fd);
+        this.#fd = -1;
+        return;
+      }
       fsyncSync(this.#fd);
       closeSync(this.#fd);
       this.#fd = -1;
-      renameSync(this.temp, this.target);
+      renameSync(this.temp, this.#dest);
       pending.delete(this.temp);
     } catch (error) {
       this.abort();
@@ -119,6 +153,7 @@ export class AtomicFile {
       }
       this.#fd = -1;
     }
+    if (this.temp === null) return;
     try {
       unlinkSync(this.temp);
     } catch {
