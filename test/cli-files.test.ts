@@ -105,6 +105,16 @@ describe('pipes and exit codes', () => {
     expect(r.stderr).toMatch(/^exit 0$/m);
   });
 
+  it("'-' reads standard input (train and predict) and --out - writes stdout", async () => {
+    const t = await sh(dir, '$CLI train --data - --label label --epochs 5 --out stdin-model.json < data.csv');
+    expect(t.stderr).toBe('');
+    expect(t.stdout).toMatch(/data: 90 rows .* 1\.8 kB read/); // the bytes of data.csv, counted as read
+    const p = await sh(dir, 'cat data.csv | $CLI predict --model stdin-model.json --data - --out -');
+    expect(p.code).toBe(0);
+    expect(p.stdout.trim().split('\n').length).toBe(91);
+    failed(await sh(dir, 'printf "a,b\\n1,2\\n" | $CLI predict --model stdin-model.json --data -'), /stdin: no feature column 'f0'/);
+  });
+
   it('rows without a label are not scored and not an error: predictions written, exit 0', async () => {
     write('some.csv', 'f0,f1,f2,label\n1,0,0,a\n0,3,0,\n0,0,3,c\n');
     const r = await cli('predict', '--model', 'model.json', '--data', 'some.csv', '--out', 'some-pred.csv');

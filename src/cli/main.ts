@@ -102,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
 
   common(program.command('train')
     .description('train on a CSV/TSV (header row), a JSON array of objects or JSON lines; writes a model file and prints a report')
-    .requiredOption('--data <file>', 'training data: .csv, .tsv, .json or .jsonl')
+    .requiredOption('--data <file>', "training data: .csv, .tsv, .json or .jsonl ('-': standard input)")
     .requiredOption('--label <column>', 'the column holding the class (any strings or numbers)')
     .option('--features <columns>', 'feature columns, comma-separated (quote names with commas: \'"a,b",c\'); repeatable (default: every column but the label)', featureList)
     .option('--epochs <n>', 'at most this many passes over the training rows', integer(1), 1000)
@@ -122,8 +122,8 @@ export async function main(argv: string[]): Promise<number> {
   common(program.command('predict')
     .description('predict the class of every row of a data file; writes CSV (prediction, then class probabilities)')
     .requiredOption('--model <file>', "a model file written by 'softmax-ce-wasm train'")
-    .requiredOption('--data <file>', "rows to classify (.csv, .tsv, .json or .jsonl) with the model's feature columns")
-    .option('--out <file>', 'write the predictions CSV here instead of stdout'))
+    .requiredOption('--data <file>', "rows to classify (.csv, .tsv, .json or .jsonl; '-': standard input) with the model's feature columns")
+    .option('--out <file>', "write the predictions CSV here instead of stdout ('-': stdout)"))
     .action(async (o: PredictOptions) => predict(o, err));
 
   const interrupted = () => {

@@ -25,7 +25,7 @@ export interface ModelFile {
 const MAX_MODEL_BYTES = 1 << 30;
 
 export async function readModel(file: string): Promise<ModelFile> {
-  const source = openSource(file, 'model file');
+  const source = await openSource(file, 'model file');
   if (source.bytes > MAX_MODEL_BYTES) throw new CliError(`${file}: ${source.bytes} bytes is too large for a model file`);
   const parts: string[] = [];
   for await (const chunk of source.text()) parts.push(chunk);

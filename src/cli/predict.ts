@@ -23,7 +23,9 @@ function csvField(s: string): string {
 }
 
 export async function predict(o: PredictOptions, note: (line: string) => void): Promise<void> {
-  if (o.out) refuseSame('--out', o.out, [['data file', o.data], ['model', o.model]]);
+  // --out - is stdout, as no --out.
+  const out = o.out === '-' ? undefined : o.out;
+  if (out) refuseSame('--out', out, [['data file', o.data], ['model', o.model]]);
   const m = await readModel(o.model);
   const sce = await init();
   let model: SoftmaxClassifier;
@@ -45,7 +47,7 @@ export async function predict(o: PredictOptions, note: (line: string) => void): 
   const labelColumn = table.columns.indexOf(m.label);
   const mean = m.normalization?.mean, std = m.normalization?.std;
   const x = new Float32Array(CHUNK * d), lines = new Int32Array(CHUNK), truth: (string | null)[] = new Array(CHUNK);
-  const file = o.out ? new AtomicFile(o.out, 'the predictions') : null;
+  const file = out ? new AtomicFile(out, 'the predictions') : null;
   const sink = file ? null : new StdoutSink();
   const write = async (text: string) => (file ? file.write(text) : sink!.write(text));
   let rows = 0, scored = 0, hits = 0, unlabelled = 0;
@@ -55,7 +57,7 @@ export async function predict(o: PredictOptions, note: (line: string) => void): 
     for (let i = 0; i < n; i++) {
       let best = 0;
       for (let k = 1; k < c; k++) if (p[i * c + k] > p[i * c + best]) best = k;
-      if (!(p[i * c + best] >= 0)) throw new CliError(`${o.data} line ${lines[i]}: the probabilities came out as NaN (a value too large after normalisation?)`);
+      if (!(p[i * c + best] >= 0)) throw new CliError(`${table.file} line ${lines[i]}: the probabilities came out as NaN (a value too large after normalisation?)`);
       let line = csvField(m.classes[best]);
       for (let k = 0; k < c; k++) line += ',' + String(Number(p[i * c + k].toPrecision(6)));
       parts.push(line);
@@ -73,11 +75,11 @@ export async function predict(o: PredictOptions, note: (line: string) => void): 
     let n = 0;
     for await (const batch of table.rows) for (const row of batch) {
       for (let j = 0; j < d; j++) {
-        let v = cellNumber(o.data, row.line, cols[j], m.features[j], row.cells[cols[j]]);
+        let v = cellNumber(table.file, row.line, cols[j], m.features[j], row.cells[cols[j]]);
         if (mean && std) {
           v = (v - mean[j]) / std[j];
           if (!Number.isFinite(Math.fround(v))) {
-            throw new CliError(`${o.data} ${at(row.line, cols[j], m.features[j])}: the value is outside float32 range after the model's normalisation`);
+            throw new CliError(`${table.file} ${at(row.line, cols[j], m.features[j])}: the value is outside float32 range after the model's normalisation`);
           }
         }
         x[n * d + j] = v;
@@ -107,7 +109,7 @@ export async function predict(o: PredictOptions, note: (line: string) => void): 
     bar.stop();
     model.dispose();
   }
-  if (file) note(`wrote ${rows} predictions to ${o.out}`);
+  if (file) note(`wrote ${rows} predictions to ${out}`);
   if (labelColumn >= 0 && scored > 0) {
     note(`accuracy against column '${m.label}': ${(hits / scored).toFixed(4)} (${hits}/${scored})` +
       (unlabelled ? `; ${unlabelled} rows without a label not scored` : ''));

@@ -56,7 +56,7 @@ export async function train(o: TrainOptions, print: (line: string) => void, note
   });
   columnIndex(table, o.label, 'label');
   const features = o.features ?? table.columns.filter((c) => c !== o.label);
-  if (features.length === 0) throw new CliError(`${o.data}: no feature columns besides the label '${o.label}'`);
+  if (features.length === 0) throw new CliError(`${table.file}: no feature columns besides the label '${o.label}'`);
   if (features.includes(o.label)) throw new CliError(`--features must not include the label column '${o.label}'`);
   const dupe = features.find((f, i) => features.indexOf(f) !== i);
   if (dupe !== undefined) throw new CliError(`--features names '${dupe}' twice`);
@@ -77,7 +77,7 @@ export async function train(o: TrainOptions, print: (line: string) => void, note
     }
     const parseMs = performance.now() - started;
     const { names, rows } = data;
-    if (names.length < 2) throw new CliError(`${o.data}: column '${o.label}' has only one class ('${names[0]}'); a classifier needs at least 2`);
+    if (names.length < 2) throw new CliError(`${table.file}: column '${o.label}' has only one class ('${names[0]}'); a classifier needs at least 2`);
     if (data.numericLabels && (!data.integerLabels || names.length > 50)) {
       note(`warning: column '${o.label}' looks continuous (${names.length} distinct numeric values${data.integerLabels ? '' : ', not all integers'}); ` +
         'each distinct value becomes a class — is it the right label column?');
@@ -190,7 +190,7 @@ export async function train(o: TrainOptions, print: (line: string) => void, note
       }
       printTrainReport(print, {
         label: o.label, classes, d, rows, nTrain, nTest, optimizer: o.optimizer, lr: baseLr, finalLr: lr, batchSize: o.batchSize,
-        epochs, maxEpochs: o.epochs, weightDecay, seed: o.seed, format: table.format, bytes: table.source.bytes,
+        epochs, maxEpochs: o.epochs, weightDecay, seed: o.seed, format: table.format, bytes: table.source.bytesRead(),
         parseMs, trainMs, epochMs, train: trainMetrics, test: testMetrics, trainCounts, testCounts, testCorrect: scores.testCorrect,
         out: o.out, cache: o.cache ? realTarget(o.cache) : null,
       });

@@ -30,7 +30,7 @@ export function realTarget(path: string): string {
 export function refuseSame(option: string, out: string, inputs: [role: string, path: string][]): void {
   const target = realTarget(out);
   for (const [role, path] of inputs) {
-    if (realTarget(path) === target) {
+    if (path !== '-' && realTarget(path) === target) {
       throw new CliError(`${option} '${out}' is the ${role} '${path}'; writing there would destroy it — choose another file`);
     }
   }

@@ -17,8 +17,9 @@ const CHUNK = 256 << 10;
 const SPREADSHEETS = new Set(['.xlsx', '.xlsm', '.xls', '.ods', '.numbers']);
 
 export interface Source {
+  /** The name for messages: the path, or 'stdin' for '-'. */
   file: string;
-  /** Size in bytes (for progress). */
+  /** Size in bytes (for progress); 0 for standard input. */
   bytes: number;
   encoding: string;
   /** A note for the user (an encoding that was guessed), or null. */
@@ -27,31 +28,52 @@ export interface Source {
   text(progress?: (bytes: number) => void): AsyncGenerator<string>;
   /** The first characters of the text (at most 64 KiB), to sniff a format or a separator. */
   head: string;
+  /** Bytes read so far by text(). */
+  bytesRead(): number;
 }
 
 const spreadsheetWord = (file: string, what: string) =>
   `${file}: ${what}; export it as CSV (in the spreadsheet program: Save As / Download → CSV, UTF-8)`;
 
-export function openSource(file: string, what: string, encodingOption?: string): Source {
-  let size: number;
-  try {
-    const st = statSync(file);
-    if (st.isDirectory()) throw new CliError(`cannot read ${what} '${file}': it is a directory`);
-    size = st.size;
-  } catch (error) {
-    if (error instanceof CliError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CliError(`cannot read ${what} '${file}': ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
-  }
-  const ext = extname(file).toLowerCase();
-  if (SPREADSHEETS.has(ext)) throw new CliError(spreadsheetWord(file, `a spreadsheet (${ext}), not a text file`));
-  // The first bytes say more than the name: a zip (xlsx, ods), an OLE file (xls), gzip.
-  const start = Buffer.alloc(Math.min(size, 64 << 10));
-  const fd = openSync(file, 'r');
-  try {
-    readSync(fd, start, 0, start.length, 0);
-  } finally {
-    closeSync(fd);
+export async function openSource(path: string, what: string, encodingOption?: string): Promise<Source> {
+  // '-' is standard input: read as a stream like a file, of unknown size.
+  const stdin = path === '-', file = stdin ? 'stdin' : path;
+  let size = 0, start: Buffer, rest: AsyncIterator<Buffer> | null = null;
+  if (stdin) {
+    const it = process.stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const parts: Buffer[] = [];
+    let n = 0, ended = false;
+    while (n < 64 << 10) {
+      const r = await it.next();
+      if (r.done) {
+        ended = true;
+        break;
+      }
+      parts.push(r.value);
+      n += r.value.length;
+    }
+    start = Buffer.concat(parts);
+    rest = ended ? null : it;
+  } else {
+    try {
+      const st = statSync(path);
+      if (st.isDirectory()) throw new CliError(`cannot read ${what} '${path}': it is a directory`);
+      size = st.size;
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new CliError(`cannot read ${what} '${path}': ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message}`);
+    }
+    const ext = extname(path).toLowerCase();
+    if (SPREADSHEETS.has(ext)) throw new CliError(spreadsheetWord(file, `a spreadsheet (${ext}), not a text file`));
+    // The first bytes say more than the name: a zip (xlsx, ods), an OLE file (xls), gzip.
+    start = Buffer.alloc(Math.min(size, 64 << 10));
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, start, 0, start.length, 0);
+    } finally {
+      closeSync(fd);
+    }
   }
   const magic = (...bytes: number[]) => bytes.every((b, i) => start[i] === b);
   if (magic(0x50, 0x4b, 0x03, 0x04)) throw new CliError(spreadsheetWord(file, 'a zip archive — an .xlsx or .ods spreadsheet?'));
@@ -83,12 +105,21 @@ export function openSource(file: string, what: string, encodingOption?: string):
   }
   const head = new TextDecoder(encoding).decode(start.subarray(skip), { stream: true });
 
+  let total = 0, read = 0;
   async function* text(progress?: (bytes: number) => void): AsyncGenerator<string> {
     const decoder = new TextDecoder(encoding, { fatal: true });
-    let lines = 1, read = 0;
-    for await (const chunk of createReadStream(file, { start: skip, highWaterMark: CHUNK })) {
-      const bytes = chunk as Buffer;
+    let lines = 1;
+    const chunks = async function* (): AsyncGenerator<Buffer> {
+      if (!stdin) {
+        yield* createReadStream(path, { start: skip, highWaterMark: CHUNK }) as AsyncIterable<Buffer>;
+        return;
+      }
+      if (start.length > skip) yield start.subarray(skip);
+      if (rest) for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
+    };
+    for await (const bytes of chunks()) {
       read += bytes.length;
+      total = read + skip;
       let s: string;
       try {
         s = decoder.decode(bytes, { stream: true });
@@ -112,5 +143,5 @@ export function openSource(file: string, what: string, encodingOption?: string):
     }
     if (tail) yield tail;
   }
-  return { file, bytes: size, encoding, note, text, head };
+  return { file, bytes: size, encoding, note, text, head, bytesRead: () => total };
 }

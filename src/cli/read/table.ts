@@ -37,14 +37,14 @@ export interface ReadOptions {
 }
 
 export async function openTable(file: string, o: ReadOptions): Promise<Table> {
-  const source = openSource(file, 'data file', o.encoding);
+  const source = await openSource(file, 'data file', o.encoding);
   if (source.note) o.note(`note: ${source.note}`);
   const ext = extname(file).toLowerCase();
   const first = source.head.replace(/^\uFEFF/, '').trimStart()[0];
   const json = ['.json', '.jsonl', '.ndjson'].includes(ext) || (!['.csv', '.tsv', '.tab', '.txt'].includes(ext) && (first === '[' || first === '{'));
   const { columns, rows, format } = json ? await jsonRows(source, o) : await csvRows(source, ext, o);
-  checkColumns(file, columns);
-  return { file, columns, source, format, rows };
+  checkColumns(source.file, columns);
+  return { file: source.file, columns, source, format, rows };
 }
 
 function checkColumns(file: string, columns: string[]) {
