@@ -187,6 +187,8 @@ describe('labels and --features', () => {
     expect(repeated.code).toBe(0);
     expect(JSON.parse(readFileSync(join(dir, 'c2.json'), 'utf8')).features).toEqual(['width, cm', 'other']);
     failed(await train('commas.csv', '--features', 'width'), /no feature column 'width'/);
+    failed(await train('commas.csv', '--features', 'OTHER'), /no feature column 'OTHER' .* did you mean 'other'\?/);
+    failed(await cli('train', '--data', 'commas.csv', '--label', 'Label'), /no label column 'Label' .* did you mean 'label'\?/);
     failed(await train('commas.csv', '--features', 'other,other'), /--features names 'other' twice/);
   });
 });

@@ -61,7 +61,9 @@ export function columnIndex(table: { file: string; columns: string[] }, name: st
   if (j < 0) {
     const list = table.columns.length > 12 ? `${table.columns.slice(0, 12).map((c) => `'${c}'`).join(', ')}, …`
       : table.columns.map((c) => `'${c}'`).join(', ');
-    const hint = table.columns.length === 1 && /[;\t|,]/.test(table.columns[0]) ? ' — one column whose name holds separators: pass --delimiter' : '';
+    const near = table.columns.find((c) => c.trim().toLowerCase() === name.trim().toLowerCase());
+    const hint = near !== undefined ? ` — did you mean '${near}'? (names are case-sensitive)`
+      : table.columns.length === 1 && /[;\t|,]/.test(table.columns[0]) ? ' — one column whose name holds separators: pass --delimiter' : '';
     throw new CliError(`${table.file}: no ${role} column '${name}' (columns: ${list})${hint}`);
   }
   return j;
