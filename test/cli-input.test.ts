@@ -168,6 +168,19 @@ describe('quotes and JSON structure', () => {
 });
 
 describe('labels and --features', () => {
+  it('a column without a name (a pandas index, a trailing separator) is noted and not used; a file without a header is named', async () => {
+    const lines = blobsCsv(60, 3, ['a', 'b', 'c']).trim().split('\n');
+    write('index.csv', [',' + lines[0], ...lines.slice(1).map((l, i) => `${i},${l}`)].join('\n') + '\n');
+    const r = await train('index.csv', '--out', 'index.json');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/note: index.csv: column 1 of the header has no name .*; it is not used/);
+    expect(JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')).features).toEqual(['f0', 'f1', 'f2']);
+    write('trailing.csv', lines.map((l) => l + ',').join('\n') + '\n');
+    expect((await train('trailing.csv', '--out', 'trailing.json')).stderr).toMatch(/column 5 of the header has no name/);
+    write('nohead.csv', lines.slice(1).join('\n') + '\n');
+    failed(await train('nohead.csv'), /nohead.csv: no label column 'label' .* the first line holds numbers: the file needs a header row/);
+  });
+
   it('warns when --label names a column that looks continuous', async () => {
     const lines = ['f0,label'];
     for (let i = 0; i < 200; i++) lines.push(`${i % 7},${(i * 0.37).toFixed(2)}`);

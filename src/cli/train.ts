@@ -55,7 +55,7 @@ export async function train(o: TrainOptions, print: (line: string) => void, note
     }),
   });
   columnIndex(table, o.label, 'label');
-  const features = o.features ?? table.columns.filter((c) => c !== o.label);
+  const features = o.features ?? table.columns.filter((c) => c !== o.label && c !== '');
   if (features.length === 0) throw new CliError(`${table.file}: no feature columns besides the label '${o.label}'`);
   if (features.includes(o.label)) throw new CliError(`--features must not include the label column '${o.label}'`);
   const dupe = features.find((f, i) => features.indexOf(f) !== i);

@@ -43,14 +43,22 @@ export async function openTable(file: string, o: ReadOptions): Promise<Table> {
   const first = source.head.replace(/^\uFEFF/, '').trimStart()[0];
   const json = ['.json', '.jsonl', '.ndjson'].includes(ext) || (!['.csv', '.tsv', '.tab', '.txt'].includes(ext) && (first === '[' || first === '{'));
   const { columns, rows, format } = json ? await jsonRows(source, o) : await csvRows(source, ext, o);
-  checkColumns(source.file, columns);
+  checkColumns(source.file, columns, o.note);
   return { file: source.file, columns, source, format, rows };
 }
 
-function checkColumns(file: string, columns: string[]) {
+/**
+ * Column names must be unique. A column without a name is allowed but never a default
+ * feature: it is most often a row index (pandas' to_csv writes one with an empty name) or
+ * the empty column after a trailing separator, and a row number must not train the model.
+ */
+function checkColumns(file: string, columns: string[], note: (line: string) => void) {
   const seen = new Set<string>();
   columns.forEach((name, j) => {
-    if (name === '') throw new CliError(`${file} line 1: column ${j + 1} of the header has no name`);
+    if (name === '') {
+      note(`note: ${file}: column ${j + 1} of the header has no name (a row index, or a trailing separator?); it is not used`);
+      return;
+    }
     if (seen.has(name)) throw new CliError(`${file} line 1: the header names column '${name}' twice`);
     seen.add(name);
   });
@@ -62,7 +70,10 @@ export function columnIndex(table: { file: string; columns: string[] }, name: st
     const list = table.columns.length > 12 ? `${table.columns.slice(0, 12).map((c) => `'${c}'`).join(', ')}, …`
       : table.columns.map((c) => `'${c}'`).join(', ');
     const near = table.columns.find((c) => c.trim().toLowerCase() === name.trim().toLowerCase());
+    const numbers = table.columns.filter((c) => NUMBER.test(c.trim())).length;
+    const numeric = numbers >= 2 && numbers * 2 >= table.columns.length;
     const hint = near !== undefined ? ` — did you mean '${near}'? (names are case-sensitive)`
+      : numeric ? ' — the first line holds numbers: the file needs a header row naming the columns'
       : table.columns.length === 1 && /[;\t|,]/.test(table.columns[0]) ? ' — one column whose name holds separators: pass --delimiter' : '';
     throw new CliError(`${table.file}: no ${role} column '${name}' (columns: ${list})${hint}`);
   }
