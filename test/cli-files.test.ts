@@ -116,11 +116,11 @@ describe('pipes and exit codes', () => {
   });
 
   it('rows without a label are not scored and not an error: predictions written, exit 0', async () => {
-    write('some.csv', 'f0,f1,f2,label\n1,0,0,a\n0,3,0,\n0,0,3,c\n');
+    write('some.csv', 'f0,f1,f2,label\n1,0,0,a\n0,3,0,\n0,0,3,c\n0,0,3,zebra\n');
     const r = await cli('predict', '--model', 'model.json', '--data', 'some.csv', '--out', 'some-pred.csv');
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/wrote 3 predictions to some-pred.csv\naccuracy against column 'label': .* \(\d\/2\); 1 rows without a label not scored/);
-    expect(read('some-pred.csv').trim().split('\n').length).toBe(4);
+    expect(r.stderr).toMatch(/wrote 4 predictions to some-pred.csv\naccuracy against column 'label': .* \(\d\/3\); 1 rows without a label not scored; 1 rows have a label the model does not know/);
+    expect(read('some-pred.csv').trim().split('\n').length).toBe(5);
   });
 
   it('no progress bar when stderr is not a terminal (and none with --quiet)', async () => {

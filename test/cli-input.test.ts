@@ -33,7 +33,8 @@ describe('numbers float32 cannot hold', () => {
     write('bigp.csv', 'f0,f1,f2\n1,2,3\n1,2,-1e39\n');
     failed(await cli('predict', '--model', 'model.json', '--data', 'bigp.csv'), /bigp.csv line 3, column 3 \('f2'\): the value -1e39 is outside/);
     // Not numbers at all: hex, Infinity, NaN; a decimal comma gets a hint.
-    for (const [bad, hint] of [['0x10', /feature columns must be numeric/], ['Infinity', /not a number/], ['NaN', /not a number/], ['1,5', /decimal comma/]] as const) {
+    for (const [bad, hint] of [['0x10', /feature columns must be numeric/], ['Infinity', /not a number/], ['NaN', /missing-value marker/],
+      ['NA', /missing-value marker/], ['?', /missing-value marker/], ['1,5', /decimal comma/]] as const) {
       write('nan.csv', `f0;f1;f2;label\n1;2;3;a\n4;${bad};6;b\n`);
       failed(await train('nan.csv'), hint);
     }

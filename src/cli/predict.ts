@@ -50,7 +50,8 @@ export async function predict(o: PredictOptions, note: (line: string) => void): 
   const file = out ? new AtomicFile(out, 'the predictions') : null;
   const sink = file ? null : new StdoutSink();
   const write = async (text: string) => (file ? file.write(text) : sink!.write(text));
-  let rows = 0, scored = 0, hits = 0, unlabelled = 0;
+  let rows = 0, scored = 0, hits = 0, unlabelled = 0, unknown = 0;
+  const known = new Set(m.classes);
   const flush = async (n: number) => {
     const p = model.predictProba(x.subarray(0, n * d));
     const parts: string[] = [];
@@ -65,6 +66,7 @@ export async function predict(o: PredictOptions, note: (line: string) => void): 
       if (t !== null) {
         scored++;
         if (t === m.classes[best]) hits++;
+        else if (!known.has(t)) unknown++;
       }
     }
     await write(parts.join('\n') + '\n');
@@ -112,6 +114,7 @@ export async function predict(o: PredictOptions, note: (line: string) => void): 
   if (file) note(`wrote ${rows} predictions to ${out}`);
   if (labelColumn >= 0 && scored > 0) {
     note(`accuracy against column '${m.label}': ${(hits / scored).toFixed(4)} (${hits}/${scored})` +
-      (unlabelled ? `; ${unlabelled} rows without a label not scored` : ''));
+      (unlabelled ? `; ${unlabelled} rows without a label not scored` : '') +
+      (unknown ? `; ${unknown} rows have a label the model does not know (counted wrong)` : ''));
   }
 }

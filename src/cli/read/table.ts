@@ -112,8 +112,10 @@ export function cellNumber(file: string, line: number, column: number, name: str
       throw new CliError(`${where}: the value is missing (every feature needs a number; remove or fill the row)`);
     }
     const shown = typeof cell === 'string' ? JSON.stringify(cell) : JSON.stringify(cell) ?? String(cell);
-    const hint = typeof cell === 'string' && /^[+-]?\d+,\d+$/.test(cell.trim()) ? ' (a decimal comma? write numbers with a dot: 1.5)'
-      : ' (feature columns must be numeric; choose them with --features)';
+    const text = typeof cell === 'string' ? cell.trim() : '';
+    const hint = /^[+-]?\d+,\d+$/.test(text) ? ' (a decimal comma? write numbers with a dot: 1.5)'
+      : /^(na|n\/a|nan|null|none|\?|-|missing)$/i.test(text) ? ' (a missing-value marker: remove or fill the row — missing values are not imputed)'
+        : ' (feature columns must be numeric; choose them with --features)';
     throw new CliError(`${where}: the value ${shown} is not a number${hint}`);
   }
   if (!(Math.abs(v) <= MAX_F32) || !Number.isFinite(Math.fround(v))) {
