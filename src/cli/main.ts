@@ -106,7 +106,7 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption('--label <column>', 'the column holding the class (any strings or numbers)')
     .option('--features <columns>', 'feature columns, comma-separated (quote names with commas: \'"a,b",c\'); repeatable (default: every column but the label)', featureList)
     .option('--epochs <n>', 'at most this many passes over the training rows', integer(1), 1000)
-    .option('--patience <n>', 'epochs without improvement before the learning rate halves (4 halvings, then stop); 0: run every epoch', integer(0), 5)
+    .option('--patience <n>', 'epochs without improvement before the learning rate halves (6 halvings, then stop); 0: run every epoch', integer(0), 5)
     .option('--tol <t>', 'an improvement smaller than this (relative) does not count', nonNegative, 1e-4)
     .option('--batch-size <n>', 'rows per step', integer(1), 32)
     .option('--lr <rate>', 'learning rate (default 0.01; 0.1 for sgd)', positive)

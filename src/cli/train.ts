@@ -9,8 +9,9 @@
  * improved by more than --tol (relative) for --patience epochs, the learning rate halves
  * (the optimizer restarts at the lower rate); after MAX_HALVINGS halvings without
  * improvement, training stops. --epochs is the maximum. The L2 default, --weight-decay auto,
- * is 1/n_train: with the mean loss that is scikit-learn's LogisticRegression objective
- * (Σ losses + ‖W‖²/(2C), C = 1) divided by n_train.
+ * is 1/n_train on W (not b: decayBias false): with the mean loss that is scikit-learn's
+ * LogisticRegression objective (Σ losses + ‖W‖²/(2C), C = 1, intercept unpenalised)
+ * divided by n_train.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +33,11 @@ export interface TrainOptions {
   patience: number; tol: number; cache?: string; delimiter?: string; encoding?: string; quiet: boolean;
 }
 
-/** Halvings of the learning rate on a plateau before training stops. */
+/**
+ * Halvings of the learning rate on a plateau before training stops. With 6 (lr/64 at the
+ * end) digits ended 0.0004 above LogisticRegression's objective, with 4 0.0007 above and two
+ * test rows fewer right; small data sets spend well under a second either way.
+ */
 const MAX_HALVINGS = 6;
 /** Rows per forward call of the evaluation pass. */
 const EVAL_ROWS = 4096;
