@@ -150,6 +150,8 @@ describe('quotes and JSON structure', () => {
     expect(r.stdout).toMatch(/data: 4 rows/);
     write('rfc2.csv', 'a,b,label\n1,2,"two\nlines"\n3,oops,y\n');
     failed(await train('rfc2.csv'), /rfc2.csv line 4, column 2 \('b'\): the value "oops"/);
+    write('oneline.csv', 'a,b,label\n' + '1,'.repeat(1_100_000));
+    failed(await train('oneline.csv'), /oneline.csv line 2: more than 1048576 fields in one record \(no line breaks\?\)/);
     write('inner.csv', 'a,b,label\n1,2,x\n3,4"5,y\n');
     failed(await train('inner.csv'), /inner.csv line 3, column 4: a quote inside an unquoted field/);
   });

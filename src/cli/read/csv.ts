@@ -21,6 +21,8 @@ import type { ReadOptions, Row } from './table.js';
 
 /** The longest field (in characters) kept: bounds memory on a runaway quote. */
 const MAX_FIELD = 8 << 20;
+/** The most fields a record may have: bounds memory on a file without line breaks. */
+const MAX_FIELDS = 1 << 20;
 
 const NAMES: Record<string, string> = { ',': 'commas', ';': 'semicolons', '\t': 'tabs', '|': 'vertical bars' };
 
@@ -77,6 +79,9 @@ class Tokenizer {
   #endField(text: string) {
     this.#record.push(this.#quotedField ? text : trimField(text));
     this.#quotedField = false;
+    if (this.#record.length > MAX_FIELDS) {
+      throw new CliError(`${this.#file} line ${this.#recordLine}: more than ${MAX_FIELDS} fields in one record (no line breaks?)`);
+    }
   }
 
   #endRecord(out: Row[]) {
