@@ -190,6 +190,9 @@ describe('labels and --features', () => {
     write('cont.csv', lines.join('\n') + '\n');
     const r = await train('cont.csv', '--epochs', '1', '--out', 'cont.json');
     expect(r.stderr).toMatch(/warning: column 'label' looks continuous \(200 distinct numeric values, not all integers\)/);
+    // More than 100,000 classes is a continuous column, not a label: refused before W is made.
+    write('ids.csv', 'f0,label\n' + Array.from({ length: 100_001 }, (_, i) => `${i % 5},${i}`).join('\n') + '\n');
+    failed(await train('ids.csv'), /ids.csv: column 'label' has more than 100,000 distinct values/);
     const ok = await train('ok.csv', '--out', 'm2.json');
     expect(ok.stderr).not.toMatch(/continuous/);
   });

@@ -40,6 +40,8 @@ export interface TrainOptions {
  * under a second either way.
  */
 const MAX_HALVINGS = 6;
+/** The most weights (classes × features) a model may have; see the check in train(). */
+const MAX_WEIGHTS = 1 << 23;
 /** Rows per forward call of the evaluation pass. */
 const EVAL_ROWS = 4096;
 
@@ -97,6 +99,12 @@ export async function train(o: TrainOptions, print: (line: string) => void, note
     const trainCounts = sorted.map((s) => data.trainCounts[s.code]), testCounts = sorted.map((s) => data.testCounts[s.code]);
     const nTrain = trainCounts.reduce((a, b) => a + b, 0), nTest = rows - nTrain;
     const d = features.length, c = classes.length;
+    // W, its gradient and Adam's two moments are 16 bytes per weight in WebAssembly memory:
+    // past 2^23 weights (128 MiB of them) the run would leave the memory bound behind.
+    if (c * d > MAX_WEIGHTS) {
+      throw new CliError(`${table.file}: ${c} classes × ${d} features = ${c * d} weights, more than ${MAX_WEIGHTS} ` +
+        `(is '${o.label}' the right label column? choose fewer features with --features)`);
+    }
 
     const normalization = o.normalize ? { mean: Array.from(data.stats.mean), std: data.stats.std() } : null;
     const blocks = new Blocks(data.cache, {
