@@ -136,7 +136,14 @@ export async function jsonRows(source: Source, o: ReadOptions): Promise<{ column
   };
   const first = await texts.next();
   if (first.done) throw new CliError(`${file}: no records (expected a JSON array of objects, or JSON lines)`);
-  const columns = Object.keys(parseRecord(first.value[0]));
+  const head = parseRecord(first.value[0]);
+  const values = Object.values(head);
+  if (values.length > 0 && values.every((v) => v !== null && typeof v === 'object')) {
+    // pandas' default to_json (orient 'columns') and orient 'list' write columns, not rows.
+    throw new CliError(`${file} line ${first.value[0].line}: one object of columns (each value ${Array.isArray(values[0]) ? 'an array' : 'an object'}), ` +
+      "not rows; write an array of objects, one per row (pandas: df.to_json(orient='records'), or lines=True)");
+  }
+  const columns = Object.keys(head);
   const rowsOf = (batch: Text[]) => batch.map((t) => {
     const r = parseRecord(t);
     return { cells: columns.map((k) => r[k]), line: t.line };
