@@ -166,7 +166,7 @@ describe('quotes and JSON structure', () => {
     write('unclosed.json', '[{"f0": 1, "label": "a"}, {"f0": 2, "label": "b"}');
     failed(await train('unclosed.json'), /unclosed.json line 1, .*the array is not closed/);
     write('columns.json', JSON.stringify({ f0: { 0: 1, 1: 2 }, label: { 0: 'a', 1: 'b' } }));
-    failed(await train('columns.json'), /columns.json line 1: one object of columns .* pandas: df.to_json\(orient='records'\)/);
+    failed(await train('columns.json'), /columns.json line 1: one object of columns .*\(pandas: df.to_json\(orient='records'\)/);
     write('lists.json', JSON.stringify({ f0: [1, 2], label: ['a', 'b'] }));
     failed(await train('lists.json'), /lists.json line 1: one object of columns \(each value an array\)/);
     write('lines.jsonl', '{"f0": 1, "label": "a"}\n{"f0": 2, "label": "b"}\n{"f0": 3 "label": "a"}\n');
