@@ -6,6 +6,10 @@
 //            (bench/vocab.mjs → bench/results/vocab.*)
 //   threads  the thread pool, 1 thread against 2, dispatch cost, tfjs-wasm threads in Node
 //            (bench/threads.mjs → bench/results/threads.*)
+//   cli      the command line on a generated 1 GB CSV (parse MB/s, epoch time, peak RSS) against
+//            pandas read_csv(chunksize) + SGDClassifier.partial_fit, and on scikit-learn's data sets
+//            with defaults against LogisticRegression and ml-logistic-regression (bench/cli.mjs →
+//            bench/results/cli.*; only with --section cli)
 //   browser  the same step in headless Chromium on a cross-origin-isolated page: ours on the
 //            page and in a Web Worker, 1 thread against 2, and tfjs-wasm with 1 and 2 threads
 //            (its threaded binary loads there) (bench/browser.mjs → bench/results/browser.*);
@@ -96,12 +100,13 @@ const { values: opt } = parseArgs({
 });
 
 // Sections: main (the table above), vocab (bench/vocab.mjs), threads (bench/threads.mjs),
-// browser (bench/browser.mjs), data (bench/data.mjs). A full run has all five (browser skips itself, exit 0, without
-// Chromium); --shapes, --peers and --ops select within main and imply it.
-const SECTIONS = ['main', 'vocab', 'threads', 'browser', 'data'];
+// browser (bench/browser.mjs), data (bench/data.mjs), cli (bench/cli.mjs). A full run has the
+// first five (browser skips itself, exit 0, without Chromium); cli runs only when named (it
+// writes a 1 GB file); --shapes, --peers and --ops select within main and imply it.
+const SECTIONS = ['main', 'vocab', 'threads', 'browser', 'data', 'cli'];
 const sections = opt.section
   ? opt.section.split(',').map((s) => s.trim()).filter(Boolean)
-  : opt.shapes || opt.peers || opt.ops ? ['main'] : SECTIONS;
+  : opt.shapes || opt.peers || opt.ops ? ['main'] : SECTIONS.filter((s) => s !== 'cli');
 for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`bench: unknown section '${s}' (${SECTIONS.join(', ')})`);
 
 function pick(list, spec, name, ids) {
@@ -125,6 +130,7 @@ else {
     if (section === 'threads') await (await import('./threads.mjs')).threads({ quick: opt.quick, save: opt.save || !opt.quick });
     if (section === 'browser') await (await import('./browser.mjs')).browser({ quick: opt.quick, save: opt.save || !opt.quick });
     if (section === 'data') await (await import('./data.mjs')).data({ quick: opt.quick, save: opt.save || !opt.quick });
+    if (section === 'cli') await (await import('./cli.mjs')).cli({ quick: opt.quick, save: opt.save || !opt.quick });
   }
 }
 

@@ -4,7 +4,7 @@
 //   2. the binaries are inlined as base64 into build/wasm-inline.js, so one ESM file
 //      works in Node, in a browser without a bundler, and through bundlers (no .wasm to find)
 //   3. esbuild bundles src/index.ts → build/index.js; tsc emits build/types/*.d.ts
-//   4. esbuild bundles the CLI, src/cli.ts → build/cli.js (Node, with a #! line)
+//   4. esbuild bundles the CLI, src/cli/main.ts (and the rest of src/cli/) → build/cli.js (Node, with a #! line)
 import { readFile, writeFile, mkdir, chmod, readdir, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -75,20 +75,27 @@ await build({
   outfile: 'build/index.js',
   logLevel: 'warning',
 });
-// The CLI (src/cli.ts → build/cli.js, package.json "bin"): Node only, so platform 'node'
+// The CLI (src/cli/main.ts → build/cli.js, package.json "bin"): Node only, so platform 'node'
 // here and build/index.js stays platform-neutral. Its dependencies (commander, csv-parse,
 // cli-progress) stay imports: they are CommonJS that require Node built-ins, which an ESM
 // bundle cannot do, and npm installs them with the package anyway.
 const pkg = JSON.parse(await readFile('package.json', 'utf8'));
 await build({
-  entryPoints: ['src/cli.ts'],
+  entryPoints: ['src/cli/main.ts'],
   bundle: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
   packages: 'external',
-  // The library is build/index.js next to it (one copy of the inlined wasm, not two).
-  external: ['./index.js'],
+  // The library is build/index.js next to it (one copy of the inlined wasm, not two): the
+  // CLI's imports of src/index.ts become imports of './index.js'.
+  plugins: [{
+    name: 'library-next-door',
+    setup(b) {
+      b.onResolve({ filter: /(^|\/)index\.js$/ }, (args) =>
+        join(args.resolveDir, args.path) === join(root, 'src', 'index.js') ? { path: './index.js', external: true } : undefined);
+    },
+  }],
   banner: { js: '#!/usr/bin/env node' },
   define: { PACKAGE_VERSION: JSON.stringify(pkg.version) },
   outfile: 'build/cli.js',

@@ -101,6 +101,12 @@ export interface FitOptions {
    * and 1e-2 for 'adamw' (torch.optim.AdamW's default) — pass 0 for AdamW without decay.
    */
   weightDecay?: number;
+  /**
+   * Whether weightDecay applies to b as well as W (default true, as PyTorch with all of
+   * `model.parameters()`); false leaves the bias unpenalised, as scikit-learn's
+   * LogisticRegression leaves its intercept.
+   */
+  decayBias?: boolean;
   /** Label smoothing ε in [0, 1] of the training loss (default 0). */
   labelSmoothing?: number;
   /**
@@ -137,6 +143,39 @@ export interface FitHistory {
   ms: number[];
 }
 
+/**
+ * The optimizer and the training loss of partialFit (the same options as fit's): they are
+ * fixed when the optimizer state is created, at the first partialFit after construction or
+ * resetOptimizer().
+ */
+export type StepOptions = Pick<FitOptions, 'optimizer' | 'learningRate' | 'momentum' | 'dampening' | 'nesterov' | 'betas'
+  | 'eps' | 'weightDecay' | 'decayBias' | 'labelSmoothing' | 'classWeight'>;
+
+/** Optimizer settings and loss options after their checks. */
+interface Settings {
+  /** The update kernel: 'sgd' and 'momentum' alike run plain SGD when μ = 0 (no buffer, as torch.optim.SGD). */
+  kind: OptimizerName;
+  optimizer: OptimizerName; lr: number; mu: number; dampening: number; nesterov: boolean; beta1: number; beta2: number;
+  eps: number; weightDecay: number; biasDecay: number; labelSmoothing: number; classWeight: Float32Array | null;
+}
+
+/**
+ * The persistent optimizer: gradient tensors, the optimizer's state tensors (zero-filled
+ * when made; momentum buffers, Adam moments), its step count `t` (Adam's bias correction)
+ * and the resident batch tensors of the batch sizes in use.
+ */
+interface Trainer {
+  settings: Settings;
+  /** The settings as text, to tell whether a later partialFit asks for the same ones. */
+  key: string;
+  dW: Tensor;
+  dB: Tensor;
+  state: Tensor[];
+  t: number;
+  batches: Map<number, LinearCrossEntropyArgs>;
+  owned: Tensor[];
+}
+
 /** The JSON form of a classifier (`JSON.stringify(model)` or `model.toJSON()`). */
 export interface ClassifierJSON {
   format: 'softmax-ce-wasm/classifier';
@@ -151,9 +190,11 @@ export interface ClassifierJSON {
 
 const FIT_OPTIONS = new Set([
   'epochs', 'batchSize', 'learningRate', 'optimizer', 'momentum', 'dampening', 'nesterov', 'betas', 'eps',
-  'weightDecay', 'labelSmoothing', 'classWeight', 'seed', 'shuffle', 'validationData', 'validationSplit',
+  'weightDecay', 'decayBias', 'labelSmoothing', 'classWeight', 'seed', 'shuffle', 'validationData', 'validationSplit',
   'onBatch', 'onEpoch',
 ]);
+const STEP_OPTIONS = new Set(['optimizer', 'learningRate', 'momentum', 'dampening', 'nesterov', 'betas', 'eps',
+  'weightDecay', 'decayBias', 'labelSmoothing', 'classWeight']);
 const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'momentum', 'adam', 'adamw'];
 const DEFAULT_LR: Record<OptimizerName, number> = { sgd: 0.1, momentum: 0.01, adam: 0.001, adamw: 0.001 };
 /** torch.optim's weight_decay defaults: AdamW decays by default, the others do not. */
@@ -235,6 +276,8 @@ function scoreLogits(z: Float32Array, labels: Int32Array, offset: number, m: num
   }
 }
 
+const settingsKey = (s: Settings) => JSON.stringify({ ...s, classWeight: s.classWeight && Array.from(s.classWeight) });
+
 export class SoftmaxClassifier {
   /** Features per sample, D. */
   readonly inputs: number;
@@ -244,6 +287,7 @@ export class SoftmaxClassifier {
   #w: Tensor | null;
   #b: Tensor | null;
   readonly #random: () => number;
+  #optim: Trainer | null = null;
 
   /** Made by `sce.classifier(options)` or `SoftmaxClassifier.fromJSON(sce, json)`. */
   constructor(sce: SoftmaxCE, options: ClassifierOptions) {
@@ -333,11 +377,12 @@ export class SoftmaxClassifier {
   /**
    * Trains on x (n×inputs, row-major) and labels (n class indices) with mini-batch
    * gradient descent; returns per-epoch metrics. The weights carry over between fit()
-   * calls; the optimizer state (momentum, Adam moments and step count) starts fresh.
+   * calls; the optimizer state (momentum, Adam moments and step count) starts fresh, and
+   * fit ends any state partialFit was keeping (resetOptimizer()).
    */
   fit(x: Float32Array, labels: Labels, options: FitOptions = {}): FitHistory {
     const fn = 'classifier.fit';
-    const { w: W, b: B } = this.#live(fn);
+    this.#live(fn);
     const d = this.inputs, c = this.classes;
     if (options === null || typeof options !== 'object') throw new ArgumentError(fn, 'options must be an object');
     for (const key of Object.keys(options)) {
@@ -348,6 +393,145 @@ export class SoftmaxClassifier {
 
     const epochs = checkNumber(fn, 'epochs', options.epochs ?? 10, (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
     const batchSize = checkNumber(fn, 'batchSize', options.batchSize ?? 32, (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
+    const settings = this.#settings(fn, options);
+    const random = options.seed === undefined ? this.#random : mulberry32(checkSeed(fn, 'seed', options.seed));
+    const shuffle = options.shuffle ?? true;
+    if (typeof shuffle !== 'boolean') throw new ArgumentError(fn, `shuffle must be a boolean, got ${describe(shuffle)}`);
+    for (const name of ['onBatch', 'onEpoch'] as const) {
+      if (options[name] !== undefined && typeof options[name] !== 'function') {
+        throw new ArgumentError(fn, `${name} must be a function, got ${describe(options[name])}`);
+      }
+    }
+
+    // Training rows [0, n) and validation rows: given, split off the end, or none.
+    let n = total;
+    let valX: Float32Array | null = null, valY: Int32Array | null = null;
+    if (options.validationData !== undefined && options.validationSplit !== undefined) {
+      throw new ArgumentError(fn, 'give validationData or validationSplit, not both');
+    }
+    if (options.validationData !== undefined) {
+      const v = options.validationData;
+      if (v === null || typeof v !== 'object') throw new ArgumentError(fn, 'validationData must be an object { x, labels }');
+      valY = checkLabels(fn, 'validationData.labels', v.labels, null, c);
+      checkRows(fn, 'validationData.x', v.x, d, valY.length);
+      valX = v.x;
+    } else if (options.validationSplit !== undefined) {
+      const split = checkNumber(fn, 'validationSplit', options.validationSplit, (v) => v >= 0 && v < 1, 'a number in [0, 1)');
+      const held = Math.floor(total * split);
+      if (held > 0) {
+        n = total - held;
+        if (n < 1) throw new ArgumentError(fn, `validationSplit ${split} leaves no training rows`);
+        valX = x.subarray(n * d);
+        valY = allLabels.subarray(n);
+      }
+    }
+    const trainY = allLabels.subarray(0, n);
+
+    const full = Math.min(batchSize, n), batches = Math.ceil(n / full), rest = n - (batches - 1) * full;
+    const history: FitHistory = { epochs: 0, loss: [], accuracy: [], valLoss: [], valAccuracy: [], ms: [] };
+    // fit is a loop of the steps partialFit takes, on an optimizer that starts fresh here and
+    // is freed at the end (as before partialFit existed: fit never continues another's state).
+    this.resetOptimizer();
+    try {
+      const trainer = this.#trainer(fn, settings);
+      const fullStep = this.#batchArgs(trainer, full), restStep = rest === full ? fullStep : this.#batchArgs(trainer, rest);
+      const memory = this.#sce.internals.kernels.memory;
+      const order = new Int32Array(n);
+      for (let i = 0; i < n; i++) order[i] = i;
+      let fullView = (fullStep.x as Tensor).array(), restView = (restStep.x as Tensor).array();
+      for (let epoch = 0; epoch < epochs; epoch++) {
+        const t0 = performance.now();
+        if (shuffle) {
+          // Fisher–Yates with the seeded PRNG: the same seed gives the same batches.
+          for (let i = n - 1; i > 0; i--) {
+            const j = Math.floor(random() * (i + 1));
+            const tmp = order[i];
+            order[i] = order[j];
+            order[j] = tmp;
+          }
+        }
+        for (let batch = 0; batch < batches; batch++) {
+          const last = batch === batches - 1, args = last ? restStep : fullStep;
+          const m = args.n, yb = args.target as Int32Array;
+          // Gather the batch rows straight into the resident x tensor, through a cached
+          // view: a memory.grow in any call detaches older views, so re-make them then.
+          if (fullView.buffer !== memory.buffer) {
+            fullView = (fullStep.x as Tensor).array();
+            restView = (restStep.x as Tensor).array();
+          }
+          const xv = last ? restView : fullView;
+          const r0 = batch * full;
+          for (let i = 0; i < m; i++) {
+            const row = order[r0 + i], src = row * d, dst = i * d;
+            for (let j = 0; j < d; j++) xv[dst + j] = x[src + j];
+            yb[i] = trainY[row];
+          }
+          const loss = this.#step(trainer, args);
+          options.onBatch?.({ epoch, batch, batches, loss });
+        }
+        const train = this.#score(x.subarray(0, n * d), trainY, n);
+        const info: EpochInfo = { epoch, epochs, loss: train.loss, accuracy: train.accuracy, ms: 0 };
+        history.loss.push(train.loss);
+        history.accuracy.push(train.accuracy);
+        if (valX && valY) {
+          const val = this.#score(valX, valY, valY.length);
+          info.valLoss = val.loss;
+          info.valAccuracy = val.accuracy;
+          history.valLoss.push(val.loss);
+          history.valAccuracy.push(val.accuracy);
+        }
+        info.ms = performance.now() - t0;
+        history.ms.push(info.ms);
+        history.epochs++;
+        if (options.onEpoch?.(info) === false) break;
+      }
+    } finally {
+      this.resetOptimizer();
+    }
+    return history;
+  }
+
+  /**
+   * One optimizer step on a batch: x (m×inputs) and m labels; returns the batch's mean loss
+   * as trained on (before the step). The optimizer state persists between calls — momentum,
+   * Adam moments and step count — so a stream of batches trains as fit does on the same
+   * batches (fit is a loop of these steps). `options` fix the optimizer at the first call
+   * (or the first after resetOptimizer()); later calls may omit them, and must not change them.
+   */
+  partialFit(x: Float32Array, labels: Labels, options: StepOptions = {}): number {
+    const fn = 'classifier.partialFit';
+    this.#live(fn);
+    if (options === null || typeof options !== 'object') throw new ArgumentError(fn, 'options must be an object');
+    for (const key of Object.keys(options)) {
+      if (!STEP_OPTIONS.has(key)) throw new ArgumentError(fn, `unknown option '${key}' (known: ${[...STEP_OPTIONS].join(', ')})`);
+    }
+    const y = checkLabels(fn, 'labels', labels, null, this.classes);
+    const m = checkRows(fn, 'x', x, this.inputs, y.length);
+    let trainer = this.#optim;
+    if (!trainer || Object.keys(options).length > 0) {
+      const settings = this.#settings(fn, options);
+      if (trainer && trainer.key !== settingsKey(settings)) {
+        throw new ArgumentError(fn, 'the options differ from those the optimizer was made with; call resetOptimizer() first');
+      }
+      trainer ??= this.#trainer(fn, settings);
+    }
+    const args = this.#batchArgs(trainer, m);
+    (args.x as Tensor).write(x);
+    (args.target as Int32Array).set(y);
+    return this.#step(trainer, args);
+  }
+
+  /** Frees the optimizer state of partialFit; the next partialFit starts a fresh one. */
+  resetOptimizer(): void {
+    if (!this.#optim) return;
+    for (const t of this.#optim.owned) t.free();
+    for (const args of this.#optim.batches.values()) (args.x as Tensor).free();
+    this.#optim = null;
+  }
+
+  /** Checks the optimizer and loss options (fit's and partialFit's) and fills in defaults. */
+  #settings(fn: string, options: StepOptions): Settings {
+    const c = this.classes;
     const optimizer = options.optimizer ?? 'adam';
     if (!OPTIMIZERS.includes(optimizer)) {
       throw new ArgumentError(fn, `optimizer must be one of ${OPTIMIZERS.map((o) => `'${o}'`).join(', ')}, got ${describe(optimizer)}`);
@@ -382,139 +566,81 @@ export class SoftmaxClassifier {
         if (!(v >= 0 && v < Infinity)) throw new ArgumentError(fn, `classWeight[${j}] must be finite and ≥ 0, got ${describe(cw[j])}`);
       });
     }
-    const random = options.seed === undefined ? this.#random : mulberry32(checkSeed(fn, 'seed', options.seed));
-    const shuffle = options.shuffle ?? true;
-    if (typeof shuffle !== 'boolean') throw new ArgumentError(fn, `shuffle must be a boolean, got ${describe(shuffle)}`);
-    for (const name of ['onBatch', 'onEpoch'] as const) {
-      if (options[name] !== undefined && typeof options[name] !== 'function') {
-        throw new ArgumentError(fn, `${name} must be a function, got ${describe(options[name])}`);
-      }
-    }
+    const decayBias = options.decayBias ?? true;
+    if (typeof decayBias !== 'boolean') throw new ArgumentError(fn, `decayBias must be a boolean, got ${describe(decayBias)}`);
+    const biasDecay = decayBias ? weightDecay : 0;
+    // SGD keeps a momentum buffer only when μ ≠ 0 (torch.optim.SGD): with μ = 0 and
+    // dampening > 0 a buffer would scale every step after the first by (1 − dampening).
+    const kind: OptimizerName = adam ? optimizer : mu !== 0 ? 'momentum' : 'sgd';
+    return { kind, optimizer, lr, mu, dampening, nesterov, beta1, beta2, eps, weightDecay, biasDecay, labelSmoothing, classWeight };
+  }
 
-    // Training rows [0, n) and validation rows: given, split off the end, or none.
-    let n = total;
-    let valX: Float32Array | null = null, valY: Int32Array | null = null;
-    if (options.validationData !== undefined && options.validationSplit !== undefined) {
-      throw new ArgumentError(fn, 'give validationData or validationSplit, not both');
-    }
-    if (options.validationData !== undefined) {
-      const v = options.validationData;
-      if (v === null || typeof v !== 'object') throw new ArgumentError(fn, 'validationData must be an object { x, labels }');
-      valY = checkLabels(fn, 'validationData.labels', v.labels, null, c);
-      checkRows(fn, 'validationData.x', v.x, d, valY.length);
-      valX = v.x;
-    } else if (options.validationSplit !== undefined) {
-      const split = checkNumber(fn, 'validationSplit', options.validationSplit, (v) => v >= 0 && v < 1, 'a number in [0, 1)');
-      const held = Math.floor(total * split);
-      if (held > 0) {
-        n = total - held;
-        if (n < 1) throw new ArgumentError(fn, `validationSplit ${split} leaves no training rows`);
-        valX = x.subarray(n * d);
-        valY = allLabels.subarray(n);
-      }
-    }
-    const trainY = allLabels.subarray(0, n);
-
-    const sce = this.#sce, k = sce.internals.kernels;
-    const full = Math.min(batchSize, n), batches = Math.ceil(n / full), rest = n - (batches - 1) * full;
+  /** Makes the persistent optimizer: gradient and state tensors, zero-filled. */
+  #trainer(fn: string, settings: Settings): Trainer {
+    const sce = this.#sce, d = this.inputs, c = this.classes, kind = settings.kind;
+    this.#live(fn);
     const owned: Tensor[] = [];
     const tensor = (length: number) => {
       const t = sce.tensor(length);
       owned.push(t);
       return t;
     };
-    const history: FitHistory = { epochs: 0, loss: [], accuracy: [], valLoss: [], valAccuracy: [], ms: [] };
     try {
       const dW = tensor(c * d), dB = tensor(c);
-      // Batch tensors: one for full batches and, when n is not a multiple, one for the last.
-      // The inputs need no gradient: inputGrad false skips dx, a third of the backward.
-      const step = (m: number) => {
-        const args: LinearCrossEntropyArgs = {
-          x: tensor(m * d), w: W, b: B, target: new Int32Array(m), n: m, d, c,
-          labelSmoothing, weight: classWeight, inputGrad: false, out: { dw: dW, db: dB },
-        };
-        return args;
-      };
-      const fullStep = step(full), restStep = rest === full ? fullStep : step(rest);
-
-      // Optimizer state, zero-filled; `t` counts steps for Adam's bias correction. SGD keeps
-      // a momentum buffer only when μ ≠ 0 (torch.optim.SGD): with μ = 0 and dampening > 0
-      // a buffer would scale every step after the first by (1 − dampening).
-      const kind = adam ? optimizer : mu !== 0 ? 'momentum' : 'sgd';
       const state = kind === 'sgd' ? [] : kind === 'momentum' ? [tensor(c * d), tensor(c)]
         : [tensor(c * d), tensor(c * d), tensor(c), tensor(c)];
-      let t = 0;
-      const update = () => {
-        t++;
-        if (kind === 'sgd') {
-          k.sgd_update_f32(W.ptr, dW.ptr, c * d, lr, weightDecay);
-          k.sgd_update_f32(B.ptr, dB.ptr, c, lr, weightDecay);
-        } else if (kind === 'momentum') {
-          const first = t === 1 ? 1 : 0, nest = nesterov ? 1 : 0;
-          k.sgd_momentum_update_f32(W.ptr, dW.ptr, state[0].ptr, c * d, lr, mu, dampening, weightDecay, nest, first);
-          k.sgd_momentum_update_f32(B.ptr, dB.ptr, state[1].ptr, c, lr, mu, dampening, weightDecay, nest, first);
-        } else {
-          const kernel = optimizer === 'adam' ? k.adam_update_f32 : k.adamw_update_f32;
-          kernel(W.ptr, dW.ptr, state[0].ptr, state[1].ptr, c * d, lr, beta1, beta2, eps, weightDecay, t);
-          kernel(B.ptr, dB.ptr, state[2].ptr, state[3].ptr, c, lr, beta1, beta2, eps, weightDecay, t);
-        }
-      };
-
-      const order = new Int32Array(n);
-      for (let i = 0; i < n; i++) order[i] = i;
-      const memory = k.memory;
-      let fullView = (fullStep.x as Tensor).array(), restView = (restStep.x as Tensor).array();
-      for (let epoch = 0; epoch < epochs; epoch++) {
-        const t0 = performance.now();
-        if (shuffle) {
-          // Fisher–Yates with the seeded PRNG: the same seed gives the same batches.
-          for (let i = n - 1; i > 0; i--) {
-            const j = Math.floor(random() * (i + 1));
-            const tmp = order[i];
-            order[i] = order[j];
-            order[j] = tmp;
-          }
-        }
-        for (let batch = 0; batch < batches; batch++) {
-          const last = batch === batches - 1, args = last ? restStep : fullStep;
-          const m = args.n, yb = args.target as Int32Array;
-          // Gather the batch rows straight into the resident x tensor, through a cached
-          // view: a memory.grow in any call detaches older views, so re-make them then.
-          if (fullView.buffer !== memory.buffer) {
-            fullView = (fullStep.x as Tensor).array();
-            restView = (restStep.x as Tensor).array();
-          }
-          const xv = last ? restView : fullView;
-          const r0 = batch * full;
-          for (let i = 0; i < m; i++) {
-            const row = order[r0 + i], src = row * d, dst = i * d;
-            for (let j = 0; j < d; j++) xv[dst + j] = x[src + j];
-            yb[i] = trainY[row];
-          }
-          const { loss } = sce.linearCrossEntropy(args);
-          update();
-          options.onBatch?.({ epoch, batch, batches, loss: loss as number });
-        }
-        const train = this.#score(x.subarray(0, n * d), trainY, n);
-        const info: EpochInfo = { epoch, epochs, loss: train.loss, accuracy: train.accuracy, ms: 0 };
-        history.loss.push(train.loss);
-        history.accuracy.push(train.accuracy);
-        if (valX && valY) {
-          const val = this.#score(valX, valY, valY.length);
-          info.valLoss = val.loss;
-          info.valAccuracy = val.accuracy;
-          history.valLoss.push(val.loss);
-          history.valAccuracy.push(val.accuracy);
-        }
-        info.ms = performance.now() - t0;
-        history.ms.push(info.ms);
-        history.epochs++;
-        if (options.onEpoch?.(info) === false) break;
-      }
-    } finally {
+      this.#optim = { settings, key: settingsKey(settings), dW, dB, state, t: 0, batches: new Map(), owned };
+      return this.#optim;
+    } catch (error) {
       for (const t of owned) t.free();
+      throw error;
     }
-    return history;
+  }
+
+  /**
+   * The linearCrossEntropy arguments of an m-row batch: a resident x tensor and a target
+   * array, made once per batch size. A stream has at most two sizes (full batches and the
+   * last); beyond that, the older ones are freed so that memory stays bounded.
+   */
+  #batchArgs(trainer: Trainer, m: number): LinearCrossEntropyArgs {
+    let args = trainer.batches.get(m);
+    if (args) return args;
+    if (trainer.batches.size >= 2) {
+      for (const old of trainer.batches.values()) (old.x as Tensor).free();
+      trainer.batches.clear();
+    }
+    const { w: W, b: B } = this.#live('classifier');
+    const d = this.inputs, c = this.classes, s = trainer.settings;
+    // The inputs need no gradient: inputGrad false skips dx, a third of the backward.
+    args = {
+      x: this.#sce.tensor(m * d), w: W, b: B, target: new Int32Array(m), n: m, d, c,
+      labelSmoothing: s.labelSmoothing, weight: s.classWeight, inputGrad: false, out: { dw: trainer.dW, db: trainer.dB },
+    };
+    trainer.batches.set(m, args);
+    return args;
+  }
+
+  /** One step: the loss and gradients of the batch in `args`, then one update kernel per parameter. */
+  #step(trainer: Trainer, args: LinearCrossEntropyArgs): number {
+    const { w: W, b: B } = this.#live('classifier');
+    const k = this.#sce.internals.kernels, d = this.inputs, c = this.classes;
+    const { kind, optimizer, lr, mu, dampening, nesterov, beta1, beta2, eps, weightDecay, biasDecay } = trainer.settings;
+    const { dW, dB, state } = trainer;
+    const { loss } = this.#sce.linearCrossEntropy(args);
+    const t = ++trainer.t;
+    if (kind === 'sgd') {
+      k.sgd_update_f32(W.ptr, dW.ptr, c * d, lr, weightDecay);
+      k.sgd_update_f32(B.ptr, dB.ptr, c, lr, biasDecay);
+    } else if (kind === 'momentum') {
+      const first = t === 1 ? 1 : 0, nest = nesterov ? 1 : 0;
+      k.sgd_momentum_update_f32(W.ptr, dW.ptr, state[0].ptr, c * d, lr, mu, dampening, weightDecay, nest, first);
+      k.sgd_momentum_update_f32(B.ptr, dB.ptr, state[1].ptr, c, lr, mu, dampening, biasDecay, nest, first);
+    } else {
+      const kernel = optimizer === 'adam' ? k.adam_update_f32 : k.adamw_update_f32;
+      kernel(W.ptr, dW.ptr, state[0].ptr, state[1].ptr, c * d, lr, beta1, beta2, eps, weightDecay, t);
+      kernel(B.ptr, dB.ptr, state[2].ptr, state[3].ptr, c, lr, beta1, beta2, eps, biasDecay, t);
+    }
+    return loss as number;
   }
 
   /** Logits Z = X·Wᵀ + b of x (n×inputs) → n×classes (a copy). */
@@ -573,6 +699,7 @@ export class SoftmaxClassifier {
 
   /** Frees the weight tensors; the classifier cannot be used afterwards. Safe to call twice. */
   dispose(): void {
+    this.resetOptimizer();
     this.#w?.free();
     this.#b?.free();
     this.#w = this.#b = null;

@@ -60,7 +60,7 @@ describe('train and predict', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/3 features → 3 classes, label 'species'/);
-    expect(run.stdout).toMatch(/rows: 90 \(72 train, 18 test, stratified\)/);
+    expect(run.stdout).toMatch(/data: 90 rows \(72 train, 18 test, stratified\)/);
     expect(run.stdout).toMatch(/test: {2}loss \d\.\d{4} {2}accuracy 1\.0000/);
     expect(run.stdout).toMatch(/versicolor +24 +6 +6/);
     const model = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
@@ -140,20 +140,20 @@ describe('errors: one line, exit code 1, no stack trace', () => {
     lines[5] = lines[5].replace(/^[^,]+/, 'abc'); // line 6 of the file (the header is line 1)
     writeFileSync(join(dir, 'text.csv'), lines.join('\n'));
     failed(await cli('train', '--data', 'text.csv', '--label', 'species'),
-      /text.csv line 6: column 'petal_length': the value "abc" is not a number/);
+      /text.csv line 6, column 1 \('petal_length'\): the value "abc" is not a number/);
     writeFileSync(join(dir, 'blank.csv'), 'a,b,label\n1,2,x\n\n3,,y\n');
-    failed(await cli('train', '--data', 'blank.csv', '--label', 'label'), /blank.csv line 4: column 'b': the value is missing/);
+    failed(await cli('train', '--data', 'blank.csv', '--label', 'label'), /blank.csv line 4, column 2 \('b'\): the value is missing/);
     writeFileSync(join(dir, 'nolabel.csv'), 'a,b,label\n1,2,x\n3,4,\n');
-    failed(await cli('train', '--data', 'nolabel.csv', '--label', 'label'), /nolabel.csv line 3: column 'label': the label is missing/);
+    failed(await cli('train', '--data', 'nolabel.csv', '--label', 'label'), /nolabel.csv line 3, column 3 \('label'\): the label is missing/);
   });
 
   it('malformed files', async () => {
     writeFileSync(join(dir, 'ragged.csv'), 'a,b,label\n1,2,x\n3,4\n');
     failed(await cli('train', '--data', 'ragged.csv', '--label', 'label'), /ragged.csv line 3: 2 fields, but the header has 3 columns/);
     writeFileSync(join(dir, 'quote.csv'), 'a,label\n"1,x\n2,y\n');
-    failed(await cli('train', '--data', 'quote.csv', '--label', 'label'), /quote.csv line \d: not valid CSV: Quote Not Closed/);
+    failed(await cli('train', '--data', 'quote.csv', '--label', 'label'), /quote.csv line 2, column 1: a quote opens here and is not closed/);
     writeFileSync(join(dir, 'bad.json'), '[{"a": 1, "l": "x"},\n {"a": , "l": "y"}]');
-    failed(await cli('train', '--data', 'bad.json', '--label', 'l'), /bad.json line 2: not valid JSON/);
+    failed(await cli('train', '--data', 'bad.json', '--label', 'l'), /bad.json line 2, column 8: not valid JSON/);
     writeFileSync(join(dir, 'empty.csv'), '');
     failed(await cli('train', '--data', 'empty.csv', '--label', 'l'), /empty.csv: the file is empty/);
     writeFileSync(join(dir, 'one.csv'), 'a,l\n1,x\n2,x\n');
