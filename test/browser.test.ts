@@ -52,7 +52,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURES = join(ROOT, 'test/browser');
 const PKG = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'));
 /** What `import 'softmax-ce-wasm'` resolves to inside the package. */
-const ENTRY: string = PKG.exports['.'].import;
+const ENTRY: string = PKG.exports['.'].import.default;
 const PAGE_TIMEOUT = 30_000;
 
 /**
