@@ -45,6 +45,7 @@ import { CHROMIUM, FIREFOX, type BrowserKind, type Driver } from './browser/driv
 import { serveStatic, type StaticServer } from './browser/harness.js';
 import type { Report } from './browser/suite.js';
 import type { InWorkerReport, ThreadsReport } from './browser/threads.js';
+import type { CspReport } from './browser/csp.js';
 import type { DeterminismReport } from './engines/determinism.js';
 import { mismatches } from './engines/determinism.js';
 
@@ -120,19 +121,21 @@ function recordingLogger(into: string[]): Logger {
  * error? }), or fails soon after the page's first complaint (a module that fails to load
  * never reports), or after PAGE_TIMEOUT.
  */
-async function runPage<R>(browser: Driver, url: string, key: '__sce' | '__sceThreads' | '__sceWorker' | '__sceDeterminism'):
-  Promise<{ report?: R; error?: string; problems: string[] }> {
+async function runPage<R>(browser: Driver, url: string, key: '__sce' | '__sceThreads' | '__sceWorker' | '__sceDeterminism' | '__sceCsp',
+  expected?: RegExp): Promise<{ report?: R; error?: string; problems: string[] }> {
   const opened = await browser.open(url);
   const finished = opened.waitForGlobal<{ report?: R; error?: string }>(key, PAGE_TIMEOUT);
   finished.catch(() => {});
-  const complained = opened.firstProblem.then(async () => {
+  // A page expected to complain (a policy refusing something) is waited for to the end;
+  // what it says beyond `expected` is returned as its problems.
+  const complained = expected ? new Promise<never>(() => {}) : opened.firstProblem.then(async () => {
     await new Promise((resolve) => setTimeout(resolve, 1000)); // let the page finish if it can, and say more
     throw new Error('the page reported a problem');
   });
   complained.catch(() => {});
   try {
     const { report, error } = await Promise.race([finished, complained]);
-    return { report, error, problems: opened.problems };
+    return { report, error, problems: opened.problems.filter((p) => !expected?.test(p)) };
   } catch (e) {
     const said = opened.problems.join(' | ') || 'nothing';
     return { error: `no report from ${url}: ${(e as Error).message}; the page said: ${said}`, problems: opened.problems };
@@ -140,6 +143,16 @@ async function runPage<R>(browser: Driver, url: string, key: '__sce' | '__sceThr
     await opened.close();
   }
 }
+
+/**
+ * Content-Security-Policies a page may be served with (csp.html?csp=name): what the README
+ * gives as the minimum, that without workers, and that without WebAssembly.
+ */
+const CSP = {
+  minimal: "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:",
+  noWorkers: "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'",
+  noWasm: "default-src 'self'; script-src 'self'",
+} as const;
 
 /** The pages and servers, built once for every browser (see the file's head). */
 interface Site { tmp: string; site: StaticServer; dev: ViteDevServer; viteWarnings: string[] }
@@ -172,6 +185,12 @@ function setUpSite(): Promise<Site> {
       target: 'es2022', outfile: join(siteDir, 'determinism.js'), logLevel: 'warning',
     });
     await cp(join(FIXTURES, 'determinism.html'), join(siteDir, 'determinism.html'));
+    // The Content-Security-Policy page imports the package by URL: no import map (an inline script).
+    await esbuild({
+      entryPoints: [join(FIXTURES, 'csp.ts')], bundle: true, platform: 'browser', format: 'esm',
+      target: 'es2022', outfile: join(siteDir, 'csp.js'), logLevel: 'warning', external: ['/build/index.js'],
+    });
+    await cp(join(FIXTURES, 'csp.html'), join(siteDir, 'csp.html'));
     // Route 1: the page and the package's entry, at the URL the import map names.
     await cp(join(FIXTURES, 'importmap.html'), join(siteDir, 'importmap.html'));
     await cp(join(FIXTURES, 'threads.html'), join(siteDir, 'threads.html'));
@@ -192,7 +211,10 @@ function setUpSite(): Promise<Site> {
       build: { outDir: join(siteDir, 'vite'), emptyOutDir: true },
     });
 
-    site = await serveStatic(siteDir);
+    site = await serveStatic(siteDir, undefined, (req) => {
+      const name = new URL(req.url ?? '/', 'http://x').searchParams.get('csp');
+      return name ? { 'Content-Security-Policy': CSP[name as keyof typeof CSP] } : {};
+    });
     dev = await createServer({
       root: app, configFile: false, envDir: false, logLevel: 'warn',
       customLogger: recordingLogger(viteWarnings), cacheDir: join(tmp, 'vite-cache'),
@@ -490,6 +512,44 @@ const browserSuite = ({ kind, userAgent, builds: buildsOf }: Target) => describe
     // about the engine: update FUSES and the README.
     it(`relaxed_madd ${FUSES[kind.name] ? 'fuses' : FUSES[kind.name] === false ? 'does not fuse' : 'is not accepted'}`, () => {
       expect(report?.relaxedFuses).toBe(FUSES[kind.name]);
+    });
+  });
+
+  describe('under a Content-Security-Policy (cross-origin isolated)', () => {
+    const reports: Partial<Record<keyof typeof CSP, { report?: CspReport; error?: string; problems: string[] }>> = {};
+    // What a browser says when the policy refuses something: not a problem of the page.
+    const refusal = /Content.Security.Policy|CSP|wasm-unsafe-eval|violates/i;
+
+    beforeAll(async () => {
+      for (const name of Object.keys(CSP) as (keyof typeof CSP)[]) {
+        reports[name] = await runPage<CspReport>(browser!, `${site!.url}/csp.html?coi&csp=${name}`, '__sceCsp', refusal);
+      }
+    }, 3 * (PAGE_TIMEOUT + 10_000));
+
+    const got = (name: keyof typeof CSP): CspReport => {
+      const r = reports[name]!;
+      expect(r.error, `${name}: the page`).toBeUndefined();
+      expect(r.problems, `${name}: problems other than the policy's refusals`).toEqual([]);
+      return r.report!;
+    };
+
+    it(`${CSP.minimal}: one thread and a pool of Web Workers both run`, () => {
+      const r = got('minimal');
+      expect(r.single).toEqual({ build: builds[0], loss: expect.closeTo(0.14293163, 7) });
+      expect(r.threads).toEqual({ threads: 2, workers: 2, threadsNote: null, sameBits: true });
+    });
+
+    it(`${CSP.noWorkers}: init() runs; init({ threads }) falls back to one thread with a note that names worker-src blob:`, () => {
+      const r = got('noWorkers');
+      expect(r.single).toEqual({ build: builds[0], loss: expect.closeTo(0.14293163, 7) });
+      expect([r.threads.threads, r.threads.workers, r.threads.sameBits]).toEqual([1, 0, true]);
+      expect(r.threads.threadsNote).toMatch(/^running on one thread: .*Content-Security-Policy.*worker-src blob:/);
+    });
+
+    it(`${CSP.noWasm}: init() rejects with an error that names 'wasm-unsafe-eval'`, () => {
+      const r = got('noWasm');
+      expect(r.single.error).toMatch(/^Error: softmax-ce-wasm: init: .*Content-Security-Policy.*script-src 'wasm-unsafe-eval'/);
+      expect(r.threads.error).toMatch(/script-src 'wasm-unsafe-eval'/);
     });
   });
 });
