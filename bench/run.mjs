@@ -10,6 +10,9 @@
 //            page and in a Web Worker, 1 thread against 2, and tfjs-wasm with 1 and 2 threads
 //            (its threaded binary loads there) (bench/browser.mjs → bench/results/browser.*);
 //            skipped, with a message, where there is no Chromium (/usr/bin/chromium or CHROMIUM_PATH)
+//   engines  Node 20/22/24, Deno and Bun (test/engines) taking turns: the resident step on each
+//            build and 1 and 2 threads, the 512³ matmul, beside each engine's own SIMD peak
+//            (bench/engines.mjs → bench/results/engines.*; about 3 min, --quick about 1)
 //
 //   npm run bench                        full run, every section: main about 5 min on the 2-core dev
 //                                        machine with other jobs running (most of it the reference and
@@ -93,7 +96,7 @@ const { values: opt } = parseArgs({
 // Sections: main (the table above), vocab (bench/vocab.mjs), threads (bench/threads.mjs),
 // browser (bench/browser.mjs). A full run has all four (browser skips itself, exit 0, without
 // Chromium); --shapes, --peers and --ops select within main and imply it.
-const SECTIONS = ['main', 'vocab', 'threads', 'browser'];
+const SECTIONS = ['main', 'vocab', 'threads', 'browser', 'engines'];
 const sections = opt.section
   ? opt.section.split(',').map((s) => s.trim()).filter(Boolean)
   : opt.shapes || opt.peers || opt.ops ? ['main'] : SECTIONS;
@@ -119,6 +122,7 @@ else {
     if (section === 'vocab') await (await import('./vocab.mjs')).vocab({ quick: opt.quick, save: opt.save || !opt.quick, slow: opt.slow });
     if (section === 'threads') await (await import('./threads.mjs')).threads({ quick: opt.quick, save: opt.save || !opt.quick });
     if (section === 'browser') await (await import('./browser.mjs')).browser({ quick: opt.quick, save: opt.save || !opt.quick });
+    if (section === 'engines') await (await import('./engines.mjs')).engines({ quick: opt.quick, save: opt.save || !opt.quick });
   }
 }
 
