@@ -39,8 +39,10 @@ interface Runtime {
 }
 
 const RUNTIMES: Runtime[] = [
-  // Node 20 validates relaxed SIMD only under --experimental-wasm-relaxed-simd.
-  { name: `Node ${process.version} (this one)`, command: [process.execPath], builds: ['simd'], fuses: null },
+  // Node 20 validates relaxed SIMD only under --experimental-wasm-relaxed-simd; Node ≥ 21 by default.
+  Number(process.versions.node.split('.')[0]) >= 21
+    ? { name: `Node ${process.version} (this one)`, command: [process.execPath], builds: ['relaxed', 'simd'], fuses: true }
+    : { name: `Node ${process.version} (this one)`, command: [process.execPath], builds: ['simd'], fuses: null },
   { name: 'Node 22', command: [join(ENGINES, 'node22/bin/node')], builds: ['relaxed', 'simd'], fuses: true },
   { name: 'Node 24', command: [join(ENGINES, 'node24/bin/node')], builds: ['relaxed', 'simd'], fuses: true },
   // No permission flags: the script only imports local modules, which Deno allows.
