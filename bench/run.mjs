@@ -18,6 +18,9 @@
 //            raw (unnormalised digits) inputs, both builds, tfjs-wasm and jax-js (its own Node,
 //            bench/jaxjs), the share of subnormals in dZ, time ÷ narrow; one epoch of
 //            classifier.fit on raw against normalised digits (bench/data.mjs → bench/results/data.*)
+//   engines  Node 20/22/24, Deno and Bun (test/engines) taking turns: the resident step on each
+//            build and 1 and 2 threads, the 512³ matmul, beside each engine's own SIMD peak
+//            (bench/engines.mjs → bench/results/engines.*; about 3 min, --quick about 1)
 //
 //   npm run bench                        full run, every section: main about 5 min on the 2-core dev
 //                                        machine with other jobs running (most of it the reference and
@@ -100,10 +103,11 @@ const { values: opt } = parseArgs({
 });
 
 // Sections: main (the table above), vocab (bench/vocab.mjs), threads (bench/threads.mjs),
-// browser (bench/browser.mjs), data (bench/data.mjs), cli (bench/cli.mjs). A full run has the
-// first five (browser skips itself, exit 0, without Chromium); cli runs only when named (it
-// writes a 1 GB file); --shapes, --peers and --ops select within main and imply it.
-const SECTIONS = ['main', 'vocab', 'threads', 'browser', 'data', 'cli'];
+// browser (bench/browser.mjs), data (bench/data.mjs), engines (bench/engines.mjs), cli
+// (bench/cli.mjs). A full run has all but cli (browser skips itself, exit 0, without
+// Chromium); cli runs only when named (it writes a 1 GB file); --shapes, --peers and --ops
+// select within main and imply it.
+const SECTIONS = ['main', 'vocab', 'threads', 'browser', 'data', 'engines', 'cli'];
 const sections = opt.section
   ? opt.section.split(',').map((s) => s.trim()).filter(Boolean)
   : opt.shapes || opt.peers || opt.ops ? ['main'] : SECTIONS.filter((s) => s !== 'cli');
@@ -131,6 +135,7 @@ else {
     if (section === 'browser') await (await import('./browser.mjs')).browser({ quick: opt.quick, save: opt.save || !opt.quick });
     if (section === 'data') await (await import('./data.mjs')).data({ quick: opt.quick, save: opt.save || !opt.quick });
     if (section === 'cli') await (await import('./cli.mjs')).cli({ quick: opt.quick, save: opt.save || !opt.quick });
+    if (section === 'engines') await (await import('./engines.mjs')).engines({ quick: opt.quick, save: opt.save || !opt.quick });
   }
 }
 

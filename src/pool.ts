@@ -29,6 +29,8 @@ type Spawn = (onMessage: (m: WorkerMessage) => void, onDeath: (error: Error) => 
 
 let workerUrl: string | undefined;
 
+const BLANK_WORKER_ERROR = 'the worker gave no reason (a page whose Content-Security-Policy lacks worker-src blob: refuses workers from a Blob URL; allow it with worker-src blob:)';
+
 /** How this platform starts workers, or why it cannot. */
 export function workerPlatform(): { spawn: Spawn } | { reason: string } {
   const g = globalThis as typeof globalThis & { process?: { getBuiltinModule?: (id: string) => unknown } };
@@ -67,7 +69,8 @@ export function workerPlatform(): { spawn: Spawn } | { reason: string } {
         w.onmessage = (e) => onMessage(e.data as WorkerMessage);
         w.onerror = (e) => {
           e.preventDefault();
-          if (!dead) { dead = true; w.terminate(); onDeath(new Error(e.message || 'worker error')); }
+          // A worker that a Content-Security-Policy refuses fails with an event that says nothing.
+          if (!dead) { dead = true; w.terminate(); onDeath(new Error(e.message || BLANK_WORKER_ERROR)); }
         };
         return { post: (m) => w.postMessage(m), terminate: () => { dead = true; w.terminate(); return Promise.resolve(); }, keepAlive: () => {} };
       },

@@ -73,7 +73,13 @@ export function supports(name: BinaryName): boolean {
 export function compile(name: BinaryName): Promise<WebAssembly.Module> {
   let module = moduleCache.get(name);
   if (!module) {
-    module = WebAssembly.compile(buildBytes(name));
+    module = WebAssembly.compile(buildBytes(name)).catch((e: unknown) => {
+      // The bytes validated, so a CompileError here is a page's Content-Security-Policy
+      // refusing WebAssembly (each engine words it its own way): say which source to allow.
+      if (!(e instanceof WebAssembly.CompileError) || !/Content.Security|CSP|unsafe-eval/i.test(e.message)) throw e;
+      throw new Error('softmax-ce-wasm: init: the page\'s Content-Security-Policy refuses to compile WebAssembly; ' +
+        `allow it with script-src 'wasm-unsafe-eval' (the engine said: ${e.message})`, { cause: e });
+    });
     moduleCache.set(name, module);
     module.catch(() => moduleCache.delete(name));
   }

@@ -184,6 +184,12 @@ export function free(made: Made) {
 const U = 2 ** -24;
 /** Below float32's normal range: a flushed or rounded subnormal may differ by this much. */
 const TINY = 2 ** -120;
+/**
+ * The row kernels write a dz of magnitude below 2^-100 as ±0 (assembly/simd.ts, DZ_FLUSH: smaller
+ * ones make subnormal products in the backward gemms, which x86 computes ~100× slower), so
+ * each dz may differ from the reference by this much more; it propagates into dx, dw, db.
+ */
+const DZ_FLUSH = 2 ** -100;
 
 /**
  * Per-element bounds |ours − reference| for every output of a valid call, from the float32
@@ -196,7 +202,8 @@ const TINY = 2 ** -120;
  *    δ_i), plus the float32 rounding of exp (≤ 1.5 ulp), of s and of the quotient: 2δ_i + 16u;
  *  - loss_i = Σ_k a_ik·(lse_i − z_ik) (a: the weighted, smoothed target) is off by
  *    Σ_k |a_ik|·(2δ_i + 8u·(|lse_i − z_ik| + 1));
- *  - dz_ik = s_i·(p_ik·S_i − a_ik) by s_i·(S_i·p_ik·(2δ_i + 16u) + 4u·|a_ik|) + u·|dz_ik|;
+ *  - dz_ik = s_i·(p_ik·S_i − a_ik) by s_i·(S_i·p_ik·(2δ_i + 16u) + 4u·|a_ik|) + u·|dz_ik|,
+ *    plus 2^-100 where the kernel flushes a tiny dz to 0 (DZ_FLUSH);
  *  - dx, dw, db are sums of m terms dz·w, dz·x, dz: the propagated errors plus (m + 2)·u of
  *    the sum of absolute terms (any grouping: the chunked path sums dw and db by blocks).
  * Each bound is taken at least TINY (subnormal flushes). NaN and ±∞ must match exactly.
@@ -288,7 +295,7 @@ export function bounds(s: CallSpec): Record<string, Float64Array> {
     for (let k = 0; k < c; k++) {
       const q = i * c + k;
       dz[q] = scale * (p[q] * S - a[q]);
-      dzErr[q] = Math.abs(scale) * (S * p[q] * (2 * delta[i] + 16 * U) + 4 * U * Math.abs(a[q])) + U * Math.abs(dz[q]);
+      dzErr[q] = Math.abs(scale) * (S * p[q] * (2 * delta[i] + 16 * U) + 4 * U * Math.abs(a[q])) + U * Math.abs(dz[q]) + DZ_FLUSH;
     }
   }
   if (s.reduction === 'none') {

@@ -47,9 +47,11 @@ const isolateOnQuery = (req: IncomingMessage) => new URL(req.url ?? '/', 'http:/
  * transforms, no HTML fallback, 404 for anything missing) on 127.0.0.1, a free port.
  * Cross-origin isolation is switched per request by `isolate` (default: a `coi` query
  * parameter on the page URL); every response also carries Cross-Origin-Resource-Policy
- * same-origin, so the page's own scripts load under COEP require-corp.
+ * same-origin, so the page's own scripts load under COEP require-corp. `headers` adds
+ * headers per request (the Content-Security-Policy tests).
  */
-export async function serveStatic(dir: string, isolate = isolateOnQuery): Promise<StaticServer> {
+export async function serveStatic(dir: string, isolate = isolateOnQuery,
+  headers?: (req: IncomingMessage) => Record<string, string>): Promise<StaticServer> {
   const server = await preview({
     root: dirname(dir), // preview serves build.outDir; Vite warns when that is the root itself
     configFile: false,
@@ -68,6 +70,7 @@ export async function serveStatic(dir: string, isolate = isolateOnQuery): Promis
       configurePreviewServer(server) {
         server.middlewares.use((req, res, next) => {
           if (isolate(req)) for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value);
+          for (const [name, value] of Object.entries(headers?.(req) ?? {})) res.setHeader(name, value);
           next();
         });
       },

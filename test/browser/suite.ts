@@ -209,7 +209,8 @@ export async function runSuite({ init, reference }: Lib): Promise<Report> {
   let badInit = '';
   await init({ build: 'bogus' as never }).catch((e: Error) => { badInit = e.message; });
   return {
-    userAgent: navigator.userAgent,
+    // Node 20 has no navigator (test/engines runs this suite there too).
+    userAgent: globalThis.navigator?.userAgent ?? `Node ${globalThis.process?.version}`,
     crossOriginIsolated: globalThis.crossOriginIsolated === true,
     hasSharedArrayBuffer: typeof SharedArrayBuffer === 'function',
     builds,

@@ -96,10 +96,10 @@ export function same(name: string, got: Value, want: Value): Same {
 
 // n, d, c: 1; sizes that split unevenly over 2 and 3 workers and over the 4-row unit of a
 // split (rows for the forward and dX, classes for dW and db); more classes than rows; 4·k + 1.
-const SHAPES: [number, number, number][] = [[1, 3, 2], [5, 7, 3], [13, 17, 29], [37, 50, 101], [67, 33, 9], [130, 65, 10]];
+export const SHAPES: [number, number, number][] = [[1, 3, 2], [5, 7, 3], [13, 17, 29], [37, 50, 101], [67, 33, 9], [130, 65, 10]];
 
 /** Every public function on one shape, through `run` (the single-thread API, or the pool awaited). */
-const everyFunction: Every = async (call, n, d, c) => {
+export const everyFunction: Every = async (call, n, d, c) => {
   const r = rng(n * 1000 + d * 10 + c);
   const x = randomFloat32(r, n * d), w = randomFloat32(r, c * d), b = randomFloat32(r, c);
   const logits = randomFloat32(r, n * c, 5), probs = randomProbs(r, n, c);
