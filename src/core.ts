@@ -17,7 +17,7 @@ import type { BuildName, KernelExports } from './wasm.js';
 import type {
   CrossEntropyArgs, CrossEntropyResult, LinearArgs, LinearCrossEntropyArgs, LinearCrossEntropyResult, LossOptions,
 } from './types.js';
-import { checkChunk, checkInputGrad, checkKnown, KNOWN } from './options.js';
+import { checkChunk, checkInputGrad, checkKnown, checkOutWritten, KNOWN } from './options.js';
 import { ArgumentError, checkFloat32, checkSize, planLoss, type LossPlan } from './validate.js';
 
 export interface Info {
@@ -179,6 +179,7 @@ export class Core {
     this.outKeys(fn, args.out, KNOWN['crossEntropy out']);
     const n = checkSize(fn, 'n', args.n), c = checkSize(fn, 'c', args.c);
     const grad = args.grad ?? true;
+    checkOutWritten(fn, args.out, { dlogits: grad ? null : 'grad is false (no gradient is computed)' });
     const toOut = grad && args.out?.dlogits !== undefined;
     // Logits given as an array are copied to scratch and the gradient overwrites them there;
     // a logits tensor is only read, so the gradient needs its own scratch unless sent to out.
@@ -213,6 +214,8 @@ export class Core {
     const grad = args.grad ?? true;
     const inputGrad = checkInputGrad(fn, args.inputGrad);
     const wantDx = grad && inputGrad;
+    const noGrad = grad ? null : 'grad is false (no gradient is computed)';
+    checkOutWritten(fn, args.out, { dx: noGrad ?? (inputGrad ? null : 'inputGrad is false (dx is not computed)'), dw: noGrad, db: noGrad ?? (args.b == null ? 'no b is given (db is the bias gradient)' : null) });
     const rows = blockRows(fn, args.chunk, n, c);
     const o = (grad && args.out) || {};
     const slots: Slot[] = [

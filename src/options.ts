@@ -50,3 +50,16 @@ export function checkInputGrad(fn: string, inputGrad: unknown): boolean {
   if (typeof v !== 'boolean') throw new ArgumentError(fn, `inputGrad must be a boolean, got ${typeof v}`);
   return v;
 }
+
+/**
+ * An `out` tensor that the call would not write is an error, not a silent no-op: with
+ * grad false there is no gradient at all, and with inputGrad false no dx. `unwritten`
+ * maps each out key to why it would stay untouched, or null where it is written.
+ */
+export function checkOutWritten(fn: string, out: unknown, unwritten: Record<string, string | null>): void {
+  if (out === null || typeof out !== 'object') return;
+  for (const [key, value] of Object.entries(out)) {
+    const why = unwritten[key];
+    if (value !== undefined && why) throw new ArgumentError(fn, `out.${key} would never be written: ${why}`);
+  }
+}

@@ -61,6 +61,24 @@ describe('unknown options are rejected, not ignored', () => {
     pdW.free();
   });
 
+  it('an out tensor the call would never write throws (grad false, inputGrad false, db without b)', async () => {
+    const t = sce.tensor(n * d), tw = sce.tensor(c * d), tb = sce.tensor(c), tz = sce.tensor(n * c);
+    const cases: [() => unknown, RegExp][] = [
+      [() => sce.linearCrossEntropy({ x, w, b, target, n, d, c, grad: false, out: { dw: tw } }), /out\.dw would never be written: grad is false/],
+      [() => sce.linearCrossEntropy({ x, w, b, target, n, d, c, grad: false, out: { db: tb } }), /out\.db would never be written: grad is false/],
+      [() => sce.linearCrossEntropy({ x, w, b, target, n, d, c, inputGrad: false, out: { dx: t } }), /out\.dx would never be written: inputGrad is false/],
+      [() => sce.linearCrossEntropy({ x, w, target, n, d, c, out: { db: tb } }), /out\.db would never be written: no b is given/],
+      [() => sce.crossEntropy({ logits, target, n, c, grad: false, out: { dlogits: tz } }), /out\.dlogits would never be written: grad is false/],
+    ];
+    for (const [f, message] of cases) expect(f).toThrow(message);
+    const ptw = pool.tensor(c * d);
+    await expect(pool.linearCrossEntropy({ x, w, b, target, n, d, c, grad: false, out: { dw: ptw } })).rejects.toThrow(/out\.dw would never be written/);
+    // Written outs still work: the same calls with grad on fill them.
+    sce.linearCrossEntropy({ x, w, b, target, n, d, c, out: { dw: tw, db: tb } });
+    expect(Array.from(tw.read()).some((v) => v !== 0)).toBe(true);
+    for (const u of [t, tw, tb, tz, ptw]) u.free();
+  });
+
   it('chunk takes { rows } and nothing else, on both sides', () => {
     for (const api of [sce, reference] as const) {
       expect(() => api.linearCrossEntropy({ x, w, target, n, d, c, chunk: { rows: 2, row: 1 } as never })).toThrow(/unknown chunk key 'row'/);
