@@ -124,6 +124,12 @@ const SPIN_JOB_MS = 0.2;
  * within a fraction of a chunk's time; 10 s is far past any lag seen on a loaded host.
  */
 const STALL_MS = 10_000;
+/**
+ * A worker reports ready within milliseconds (it instantiates an already compiled module);
+ * one that has not after this long will not (nested workers in Firefox 153 headless
+ * sometimes never run), and init() falls back to one thread with a note saying so.
+ */
+const START_MS = 15_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -173,6 +179,8 @@ export class Pool {
   private aborted = false;
   /** See STALL_MS; tests lower it. */
   stallMs = STALL_MS;
+  /** See START_MS; tests lower it (before the workers start: pass it to the constructor). */
+  readonly startMs: number;
 
   constructor(
     readonly parts: number,
@@ -180,7 +188,9 @@ export class Pool {
     private readonly module: WebAssembly.Module,
     private readonly memory: WebAssembly.Memory,
     caller: KernelExports | null,
+    startMs = START_MS,
   ) {
+    this.startMs = startMs;
     this.control = new SharedArrayBuffer(HEADER_BYTES + JOB_WORDS * 8);
     this.ctl = new Int32Array(this.control, 0, CONTROL_WORDS);
     this.words = new Float64Array(this.control, HEADER_BYTES, JOB_WORDS);
@@ -408,6 +418,12 @@ export class Pool {
     slot.ready = new Promise<void>((resolve, reject) => { ready = resolve; fail = reject; });
     slot.ready.catch(() => undefined);
     slot.fail = (e) => fail(e);
+    // A worker that never reports ready (seen with nested workers in Firefox 153 headless)
+    // would leave init() — or, for a replacement, every later call — waiting forever.
+    const timer = setTimeout(() => {
+      if (!slot.started) fail(new Error(`softmax-ce-wasm: a worker did not start within ${this.startMs} ms`));
+    }, this.startMs);
+    (timer as { unref?: () => void }).unref?.();
     // A new worker has left every job so far; it waits for the next one.
     const seen = this.lastJob;
     Atomics.store(this.ctl, WORD.last + this.partIndex(index), seen);
@@ -418,6 +434,7 @@ export class Pool {
           // pending call nor waits on an idle pool.
           if (!this.current) slot.port.keepAlive(false);
           slot.started = true;
+          clearTimeout(timer);
           ready();
         }
         this.onMessage(m);

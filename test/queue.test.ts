@@ -206,3 +206,20 @@ describe('the classifier and a threaded instance', () => {
     expect(() => SoftmaxClassifier.fromJSON(p as never, json)).toThrow(/threaded instance/);
   });
 });
+
+describe('workers that never start', () => {
+  it('a pool whose worker never reports ready fails ready() after a bounded time, naming why', async () => {
+    const { Pool } = await import('../src/pool.js');
+    let terminated = 0;
+    // A port that takes the init message and never answers: what nested workers in
+    // Firefox 153 headless sometimes do. Before the start timeout, ready() never settled.
+    const silent = () => ({ post: () => undefined, terminate: async () => { terminated++; }, keepAlive: () => undefined });
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    const p = new Pool(2, silent, {} as WebAssembly.Module, memory, null, 200);
+    const t0 = performance.now();
+    await expect(p.ready()).rejects.toThrow(/a worker did not start within 200 ms/);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    p.dispose();
+    expect(terminated).toBe(2);
+  });
+});
