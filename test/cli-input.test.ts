@@ -135,9 +135,9 @@ describe('quotes and JSON structure', () => {
     const rows = blobsCsv(40, 2, ['a', 'b']).split('\n');
     rows[6] = rows[6].replace(/^/, '"'); // line 7 opens a quote that never closes
     write('quote.csv', rows.join('\n'));
-    failed(await train('quote.csv'), /quote.csv line 7, column 1: a quote opens here and is not closed/);
+    failed(await train('quote.csv'), /quote.csv line 7, column 1 \(character 1\): a quote opens here and is not closed/);
     write('quote2.csv', 'f0,label\n1,a\n2,"b\n3,a\n4,b\n');
-    failed(await train('quote2.csv'), /quote2.csv line 3, column 3: a quote opens here/);
+    failed(await train('quote2.csv'), /quote2.csv line 3, column 2 \(character 3\): a quote opens here/);
   });
 
   it('quoted fields: CRLF, newlines and doubled quotes inside quotes, no final newline; errors give the line a record starts on', async () => {
@@ -153,7 +153,7 @@ describe('quotes and JSON structure', () => {
     write('oneline.csv', 'a,b,label\n' + '1,'.repeat(1_100_000));
     failed(await train('oneline.csv'), /oneline.csv line 2: more than 1048576 fields in one record \(no line breaks\?\)/);
     write('inner.csv', 'a,b,label\n1,2,x\n3,4"5,y\n');
-    failed(await train('inner.csv'), /inner.csv line 3, column 4: a quote inside an unquoted field/);
+    failed(await train('inner.csv'), /inner.csv line 3, column 2 \(character 4\): a quote inside an unquoted field/);
   });
 
   it('JSON: a bad record, an unclosed array or record, and a non-object are reported with their line', async () => {

@@ -151,7 +151,7 @@ describe('errors: one line, exit code 1, no stack trace', () => {
     writeFileSync(join(dir, 'ragged.csv'), 'a,b,label\n1,2,x\n3,4\n');
     failed(await cli('train', '--data', 'ragged.csv', '--label', 'label'), /ragged.csv line 3: 2 fields, but the header has 3 columns/);
     writeFileSync(join(dir, 'quote.csv'), 'a,label\n"1,x\n2,y\n');
-    failed(await cli('train', '--data', 'quote.csv', '--label', 'label'), /quote.csv line 2, column 1: a quote opens here and is not closed/);
+    failed(await cli('train', '--data', 'quote.csv', '--label', 'label'), /quote.csv line 2, column 1 \(character 1\): a quote opens here and is not closed/);
     writeFileSync(join(dir, 'bad.json'), '[{"a": 1, "l": "x"},\n {"a": , "l": "y"}]');
     failed(await cli('train', '--data', 'bad.json', '--label', 'l'), /bad.json line 2, column 8: not valid JSON/);
     writeFileSync(join(dir, 'empty.csv'), '');

@@ -62,7 +62,9 @@ class Tokenizer {
   #quote = 0;
   #quotedField = false;
   #quoteLine = 0;
+  /** Where the open quote is: its field (1-based, as other errors count columns) and character. */
   #quoteColumn = 0;
+  #quoteCharacter = 0;
   #line = 1;
   #column = 0;
   #skipLf = false;
@@ -73,7 +75,8 @@ class Tokenizer {
   }
 
   #fail(what: string): never {
-    throw new CliError(`${this.#file} line ${this.#line}, column ${this.#column}: ${what}`);
+    // Columns count fields (as every other error does); the character pins the spot in the line.
+    throw new CliError(`${this.#file} line ${this.#line}, column ${this.#record.length + 1} (character ${this.#column}): ${what}`);
   }
 
   #endField(text: string) {
@@ -164,7 +167,8 @@ class Tokenizer {
         this.#quote = 1;
         this.#quotedField = true;
         this.#quoteLine = this.#line;
-        this.#quoteColumn = this.#column;
+        this.#quoteColumn = this.#record.length + 1;
+        this.#quoteCharacter = this.#column;
         this.#carry = '';
         start = i + 1;
       }
@@ -172,7 +176,7 @@ class Tokenizer {
     if (start < n) this.#carry += chunk.slice(start);
     if (this.#carry.length > MAX_FIELD) {
       if (this.#quote) {
-        throw new CliError(`${this.#file} line ${this.#quoteLine}, column ${this.#quoteColumn}: a quote opens here and is not closed ` +
+        throw new CliError(`${this.#file} line ${this.#quoteLine}, column ${this.#quoteColumn} (character ${this.#quoteCharacter}): a quote opens here and is not closed ` +
           `within ${MAX_FIELD >> 20} Mi characters (a field in quotes must end with a quote)`);
       }
       this.#fail(`a field longer than ${MAX_FIELD >> 20} Mi characters (is this a text file?)`);
@@ -182,7 +186,7 @@ class Tokenizer {
   /** The end of the text: the last record, if it has no newline. */
   end(out: Row[]): void {
     if (this.#quote === 1) {
-      throw new CliError(`${this.#file} line ${this.#quoteLine}, column ${this.#quoteColumn}: a quote opens here and is not closed ` +
+      throw new CliError(`${this.#file} line ${this.#quoteLine}, column ${this.#quoteColumn} (character ${this.#quoteCharacter}): a quote opens here and is not closed ` +
         '(a field in quotes must end with a quote)');
     }
     if (this.#quote === 2) this.#quote = 0;
