@@ -4,17 +4,8 @@
 // through a stream, so generating a 1 GB file takes little memory. Seeded (mulberry32).
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-
-function mulberry32(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The package's own PRNG (npm run bench builds build/ first).
+import { mulberry32 } from '../build/index.js';
 
 /** Writes about `bytes` bytes of CSV to `path`; resolves to the number of data rows. */
 export async function writeCsv(path, { bytes, features = 50, classes = 10, seed = 1 }) {

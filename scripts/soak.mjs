@@ -11,7 +11,7 @@
 //     highest RSS of the first half of the reports, and later reports must stay within
 //     a few MB of it (a leak of 100 bytes a call would add 5 MB over the second half).
 import { parseArgs } from 'node:util';
-import { init } from '../build/index.js';
+import { init, mulberry32 } from '../build/index.js';
 
 const { values } = parseArgs({ options: { calls: { type: 'string', default: '100000' }, seed: { type: 'string', default: '1' } } });
 const CALLS = Number(values.calls), EVERY = Math.max(1, Math.floor(CALLS / 10));
@@ -19,16 +19,6 @@ const RSS_SLACK = 8 << 20;
 const MB = (b) => (b / 2 ** 20).toFixed(1);
 if (typeof globalThis.gc !== 'function') throw new Error('soak: run node with --expose-gc (npm run soak does)');
 
-function mulberry32(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // A fixed set of shapes (1, primes, off the SIMD tiles, an MNIST batch, a 1000-class head),
 // so that the largest call recurs; a { rows: 8 } chunk sends some calls down the chunked path.
