@@ -134,7 +134,8 @@ export function materialize(s: CallSpec, api: Api | null, extra: Record<string, 
   if (s.fn === 'crossEntropy') {
     const z = put(s.resident.logits, logits);
     const args: Record<string, unknown> = { logits: z, target, n, c, ...lossOptions(s, weight) };
-    if (api && s.out.dlogits !== 'no') {
+    // Out tensors only where the call writes them: an out it would never write is an error.
+    if (api && s.grad && s.out.dlogits !== 'no') {
       outs.dlogits = s.out.dlogits === 'self' && z instanceof Tensor ? z : empty(n * c);
       args.out = { dlogits: outs.dlogits };
     }
@@ -144,9 +145,9 @@ export function materialize(s: CallSpec, api: Api | null, extra: Record<string, 
   if (s.bias) args.b = put(s.resident.b, b);
   if (s.inputGrad !== undefined) args.inputGrad = s.inputGrad;
   if (s.chunk !== undefined) args.chunk = s.chunk;
-  if (api) {
+  if (api && s.grad) {
     const out: Record<string, Tensor> = {};
-    if (s.out.dx) out.dx = outs.dx = empty(n * d);
+    if (s.out.dx && s.inputGrad !== false) out.dx = outs.dx = empty(n * d);
     if (s.out.dw) out.dw = outs.dw = empty(c * d);
     if (s.out.db && s.bias) out.db = outs.db = empty(c);
     if (Object.keys(out).length) args.out = out;
@@ -403,5 +404,7 @@ export const MUTATIONS: Mutation[] = [
   { name: 'chunk "yes"', fns: ['linearCrossEntropy'], where: 'both', apply: (a) => { a.chunk = 'yes'; } },
   { name: 'out { dW }', fns: ['linearCrossEntropy'], where: 'api', apply: (a) => { a.out = { ...(a.out as object), dW: a.x }; } },
   { name: 'out { dz }', fns: ['crossEntropy'], where: 'api', apply: (a) => { a.out = { ...(a.out as object), dz: a.logits }; } },
+  { name: 'out.dw with grad false', fns: ['linearCrossEntropy'], where: 'api', apply: (a) => { a.grad = false; a.out = { dw: a.w }; } },
+  { name: 'out.dlogits with grad false', fns: ['crossEntropy'], where: 'api', apply: (a) => { a.grad = false; a.out = { dlogits: a.logits }; } },
   { name: 'out.dw an array', fns: ['linearCrossEntropy'], where: 'api', apply: (a, s) => { a.grad = true; a.out = { dw: new Float32Array(s.c * s.d) }; } },
 ];
