@@ -8,7 +8,7 @@
 import { init, SoftmaxClassifier } from '../index.js';
 import { CliError, at } from './errors.js';
 import { readModel } from './model.js';
-import { progressBar } from './progress.js';
+import { bytesBar } from './progress.js';
 import { cellNumber, columnIndex, openTable } from './read/table.js';
 import { AtomicFile, refuseSame, StdoutSink } from './write.js';
 
@@ -35,13 +35,8 @@ export async function predict(o: PredictOptions, note: (line: string) => void): 
     throw new CliError(`${o.model}: the model file is damaged: ${(error as Error).message.replace(/^softmax-ce-wasm: /, '')}`);
   }
   const started = performance.now();
-  const bar = progressBar('predicting [{bar}] {percentage}% | {mb} MB | {speed}', o.quiet);
-  const table = await openTable(o.data, {
-    delimiter: o.delimiter, encoding: o.encoding, note,
-    progress: (bytes) => bar.update(bytes, {
-      mb: (bytes / 1e6).toFixed(0), speed: `${(bytes / 1e3 / Math.max(1, performance.now() - started)).toFixed(1)} MB/s`,
-    }),
-  });
+  const { bar, onBytes } = bytesBar('predicting', o.quiet, started);
+  const table = await openTable(o.data, { delimiter: o.delimiter, encoding: o.encoding, note, progress: onBytes });
   const d = m.features.length, c = m.classes.length;
   const cols = m.features.map((f) => columnIndex(table, f, 'feature'));
   const labelColumn = table.columns.indexOf(m.label);

@@ -28,3 +28,13 @@ export function progressBar(format: string, quiet: boolean): Progress {
 
 /** "12.3 MB/s" from bytes and milliseconds. */
 export const rate = (amount: number, ms: number, unit: string) => `${(amount / Math.max(ms, 1) / 1000).toFixed(1)} ${unit}/s`;
+
+/**
+ * A bar over the bytes of an input file (`label` then the bar, MB read and MB/s since
+ * `started`), and the callback that openTable reports bytes read to.
+ */
+export function bytesBar(label: string, quiet: boolean, started: number): { bar: Progress; onBytes: (bytes: number) => void } {
+  const bar = progressBar(`${label} [{bar}] {percentage}% | {mb} MB | {speed}`, quiet);
+  const onBytes = (bytes: number) => bar.update(bytes, { mb: (bytes / 1e6).toFixed(0), speed: rate(bytes, performance.now() - started, 'MB') });
+  return { bar, onBytes };
+}

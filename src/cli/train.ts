@@ -22,7 +22,7 @@ import { CliError } from './errors.js';
 import { ingest } from './ingest.js';
 import { Blocks } from './blocks.js';
 import type { ModelFile } from './model.js';
-import { progressBar } from './progress.js';
+import { bytesBar, progressBar } from './progress.js';
 import { columnIndex, openTable } from './read/table.js';
 import { printTrainReport, type Scores } from './report.js';
 import { AtomicFile, realTarget, refuseSame } from './write.js';
@@ -55,13 +55,8 @@ export async function train(o: TrainOptions, print: (line: string) => void, note
     }
   }
   const started = performance.now();
-  const parseBar = progressBar('reading  [{bar}] {percentage}% | {mb} MB | {speed}', o.quiet);
-  const table = await openTable(o.data, {
-    delimiter: o.delimiter, encoding: o.encoding, note,
-    progress: (bytes) => parseBar.update(bytes, {
-      mb: (bytes / 1e6).toFixed(0), speed: `${(bytes / 1e3 / Math.max(1, performance.now() - started)).toFixed(1)} MB/s`,
-    }),
-  });
+  const { bar: parseBar, onBytes } = bytesBar('reading ', o.quiet, started);
+  const table = await openTable(o.data, { delimiter: o.delimiter, encoding: o.encoding, note, progress: onBytes });
   columnIndex(table, o.label, 'label');
   const features = o.features ?? table.columns.filter((c) => c !== o.label && c !== '');
   if (features.length === 0) throw new CliError(`${table.file}: no feature columns besides the label '${o.label}'`);
