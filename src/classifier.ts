@@ -233,11 +233,10 @@ function checkSeed(fn: string, name: string, v: unknown): number {
 }
 
 /** Labels as an Int32Array of n indices in [0, c) (the caller's Int32Array itself when it is one). */
-function checkLabels(fn: string, name: string, v: unknown, n: number | null, c: number): Int32Array {
+function checkLabels(fn: string, name: string, v: unknown, c: number): Int32Array {
   if (!(v instanceof Int32Array) && !Array.isArray(v)) {
     throw new ArgumentError(fn, `${name} must be an Int32Array or an array of class indices, got ${describe(v)}`);
   }
-  if (n !== null && v.length !== n) throw new ArgumentError(fn, `${name} must hold ${n} labels, got ${v.length}`);
   if (v.length === 0) throw new ArgumentError(fn, `${name} is empty`);
   for (let i = 0; i < v.length; i++) {
     const y = v[i];
@@ -388,7 +387,7 @@ export class SoftmaxClassifier {
     for (const key of Object.keys(options)) {
       if (!FIT_OPTIONS.has(key)) throw new ArgumentError(fn, `unknown option '${key}' (known: ${[...FIT_OPTIONS].join(', ')})`);
     }
-    const allLabels = checkLabels(fn, 'labels', labels, null, c);
+    const allLabels = checkLabels(fn, 'labels', labels, c);
     const total = checkRows(fn, 'x', x, d, allLabels.length);
 
     const epochs = checkNumber(fn, 'epochs', options.epochs ?? 10, (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
@@ -412,7 +411,7 @@ export class SoftmaxClassifier {
     if (options.validationData !== undefined) {
       const v = options.validationData;
       if (v === null || typeof v !== 'object') throw new ArgumentError(fn, 'validationData must be an object { x, labels }');
-      valY = checkLabels(fn, 'validationData.labels', v.labels, null, c);
+      valY = checkLabels(fn, 'validationData.labels', v.labels, c);
       checkRows(fn, 'validationData.x', v.x, d, valY.length);
       valX = v.x;
     } else if (options.validationSplit !== undefined) {
@@ -505,7 +504,7 @@ export class SoftmaxClassifier {
     for (const key of Object.keys(options)) {
       if (!STEP_OPTIONS.has(key)) throw new ArgumentError(fn, `unknown option '${key}' (known: ${[...STEP_OPTIONS].join(', ')})`);
     }
-    const y = checkLabels(fn, 'labels', labels, null, this.classes);
+    const y = checkLabels(fn, 'labels', labels, this.classes);
     const m = checkRows(fn, 'x', x, this.inputs, y.length);
     let trainer = this.#optim;
     if (!trainer || Object.keys(options).length > 0) {
@@ -683,7 +682,7 @@ export class SoftmaxClassifier {
   evaluate(x: Float32Array, labels: Labels): { loss: number; accuracy: number } {
     const fn = 'classifier.evaluate';
     this.#live(fn);
-    const y = checkLabels(fn, 'labels', labels, null, this.classes);
+    const y = checkLabels(fn, 'labels', labels, this.classes);
     const n = checkRows(fn, 'x', x, this.inputs, y.length);
     return this.#score(x, y, n);
   }

@@ -188,8 +188,8 @@ export class Core {
     this.arena.plan(fn, slots);
     const z = this.operand(fn, 'logits', args.logits, n * c, 'n×c');
     const plan = this.lossPlan(fn, args.target, n, c, args);
+    // No inputs to check against: dlogits may be the logits tensor itself (written in place).
     const out = toOut ? this.output(fn, 'out.dlogits', args.out!.dlogits, n * c, 'n×c', [], true) : null;
-    if (out && z.tensor && out !== z.tensor) this.noAlias(fn, 'out.dlogits', out, [z]);
     return () => {
       const [sz, ploss, ptarget, pweight] = this.arena.layout(fn, slots);
       const pz = z.tensor ? z.tensor.ptr : this.place(z, sz);
