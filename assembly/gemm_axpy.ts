@@ -21,7 +21,7 @@
 // fewer than AX_PANEL_MIN_ROWS rows read B in place (its copy would not pay).
 // Without scratch (scratchBytes = 0) the same tiles read A and B in place.
 import { madd, loadPartial, storePartial } from './simd';
-import { AX_MR, AX_NV, AX_KC, AX_MC, AX_PANEL_MIN_ROWS } from './tiles';
+import { AX_MR, AX_NV, AX_KC, AX_MC, AX_PANEL_MIN_ROWS, FILTER_CLASSES } from './tiles';
 
 /**
  * One tile: rows (1..4) rows of C from c0, nv (1..4) full column vectors, or when nv = 0 one
@@ -202,23 +202,53 @@ import { AX_MR, AX_NV, AX_KC, AX_MC, AX_PANEL_MIN_ROWS } from './tiles';
   return aPackBytes(m, k) + (<usize>min(k, AX_KC) * AX_NV << 4);
 }
 
-/** See the header. aRow, aCol: byte steps of A along the output rows and along k. */
+/** Whether the filter block holding class j is kept (mask: one byte per FILTER_CLASSES classes). */
+@inline function kept(mask: usize, j: i32): bool {
+  return load<u8>(mask + <usize>(j / FILTER_CLASSES)) != 0;
+}
+
+/** The first class ≥ j in a kept block (or end). */
+@inline function nextKept(mask: usize, j: i32, end: i32): i32 {
+  while (j < end && !kept(mask, j)) j = (j / FILTER_CLASSES + 1) * FILTER_CLASSES;
+  return min(j, end);
+}
+
+/** The end of the run of kept classes from j (kept), at most `most` long and ≤ end. */
+@inline function keptRunEnd(mask: usize, j: i32, end: i32, most: i32): i32 {
+  const limit = min(end, j + most);
+  let e = j;
+  while (e < limit && kept(mask, e)) e = (e / FILTER_CLASSES + 1) * FILTER_CLASSES;
+  return min(e, limit);
+}
+
+/**
+ * See the header. aRow, aCol: byte steps of A along the output rows and along k.
+ * gradFilter: with kMask (gemm_nn: k runs over classes), p runs only over the kept class
+ * blocks, in kept runs of at most AX_KC (a k block per run); with rowMask (gemm_tn: output
+ * rows are classes), only kept rows are computed, in row blocks within kept runs, and the
+ * others are zero-filled (or left alone when accumulating). Each element is still
+ * accumulated over its p in increasing order with exact stores between runs, so results stay
+ * independent of the row or column range; without masks the loops are the unfiltered ones.
+ */
 @inline export function gemmAxpy(
   c: usize, ldc: i32, a: usize, aRow: usize, aCol: usize, b: usize, ldb: i32,
-  n: i32, k: i32, rowBegin: i32, rowEnd: i32, accumulate: i32, scratch: usize, scratchBytes: usize,
+  n: i32, k: i32, rowBegin: i32, rowEnd: i32, accumulate: i32, kMask: usize, rowMask: usize,
+  scratch: usize, scratchBytes: usize,
 ): void {
   const strideB = <usize>ldb << 2, strideC = <usize>ldc << 2;
-  if (k <= 0 && !accumulate) {
-    for (let i = rowBegin; i < rowEnd; i++) memory.fill(c + <usize>i * strideC, 0, <usize>n << 2);
+  if (rowMask && !accumulate) {
+    for (let i = rowBegin; i < rowEnd; i++) if (!kept(rowMask, i)) memory.fill(c + <usize>i * strideC, 0, <usize>n << 2);
   }
   const packed = scratchBytes >= axpyScratchBytes(rowEnd - rowBegin, k);
   const panel = scratch + aPackBytes(rowEnd - rowBegin, k);
-  for (let pc = 0; pc < k; pc += AX_KC) {
-    const kc = min(AX_KC, k - pc);
-    const load = accumulate != 0 || pc > 0;
+  let started = false;
+  for (let pc = kMask ? nextKept(kMask, 0, k) : 0; pc < k;) {
+    const pcEnd = kMask ? keptRunEnd(kMask, pc, k, AX_KC) : min(k, pc + AX_KC);
+    const kc = pcEnd - pc;
+    const load = accumulate != 0 || started;
     const bpc = b + <usize>pc * strideB;
-    for (let ic = rowBegin; ic < rowEnd; ic += AX_MC) {
-      const icEnd = min(rowEnd, ic + AX_MC);
+    for (let ic = rowMask ? nextKept(rowMask, rowBegin, rowEnd) : rowBegin; ic < rowEnd;) {
+      const icEnd = rowMask ? keptRunEnd(rowMask, ic, rowEnd, AX_MC) : min(rowEnd, ic + AX_MC);
       if (packed) {
         packA(scratch, a, aRow, aCol, ic, icEnd, pc, kc);
         // A panel of B pays for its copy only if enough row tiles pass over it.
@@ -231,6 +261,13 @@ import { AX_MR, AX_NV, AX_KC, AX_MC, AX_PANEL_MIN_ROWS } from './tiles';
         const ablock = a + <usize>ic * aRow + <usize>pc * aCol;
         axpyBlock(c, strideC, ablock, aRow, aCol, bpc, strideB, n, kc, load, ic, icEnd, false, false, 0);
       }
+      ic = rowMask ? nextKept(rowMask, icEnd, rowEnd) : icEnd;
     }
+    started = true;
+    pc = kMask ? nextKept(kMask, pcEnd, k) : pcEnd;
+  }
+  // No k at all (k = 0, or every class block filtered): C = 0 unless accumulating.
+  if (!started && !accumulate) {
+    for (let i = rowBegin; i < rowEnd; i++) memory.fill(c + <usize>i * strideC, 0, <usize>n << 2);
   }
 }

@@ -7,10 +7,10 @@ import { gemmAxpy, axpyScratchBytes } from './gemm_axpy';
 
 export function gemm_nn_f32(
   c: usize, ldc: i32, a: usize, lda: i32, b: usize, ldb: i32,
-  n: i32, k: i32, rowBegin: i32, rowEnd: i32, accumulate: i32, scratch: usize, scratchBytes: usize,
+  n: i32, k: i32, rowBegin: i32, rowEnd: i32, accumulate: i32, mask: usize, scratch: usize, scratchBytes: usize,
 ): void {
   // A(i, p) = A[i·lda + p]: output rows step by a row of A, k steps along it.
-  gemmAxpy(c, ldc, a, <usize>lda << 2, 4, b, ldb, n, k, rowBegin, rowEnd, accumulate, scratch, scratchBytes);
+  gemmAxpy(c, ldc, a, <usize>lda << 2, 4, b, ldb, n, k, rowBegin, rowEnd, accumulate, mask, 0, scratch, scratchBytes);
 }
 
 /** Scratch bytes for the packed path of gemm_nn_f32 over m output rows (less runs unpacked, same results). */

@@ -8,10 +8,10 @@ import { gemmAxpy, axpyScratchBytes } from './gemm_axpy';
 
 export function gemm_tn_f32(
   c: usize, ldc: i32, a: usize, lda: i32, b: usize, ldb: i32,
-  n: i32, k: i32, rowBegin: i32, rowEnd: i32, accumulate: i32, scratch: usize, scratchBytes: usize,
+  n: i32, k: i32, rowBegin: i32, rowEnd: i32, accumulate: i32, mask: usize, scratch: usize, scratchBytes: usize,
 ): void {
   // A(i, p) = A[p·lda + i]: the rows of a tile are adjacent floats, k steps by a row of A.
-  gemmAxpy(c, ldc, a, 4, <usize>lda << 2, b, ldb, n, k, rowBegin, rowEnd, accumulate, scratch, scratchBytes);
+  gemmAxpy(c, ldc, a, 4, <usize>lda << 2, b, ldb, n, k, rowBegin, rowEnd, accumulate, 0, mask, scratch, scratchBytes);
 }
 
 /** Scratch bytes for the packed path of gemm_tn_f32 over m output rows (less runs unpacked, same results). */

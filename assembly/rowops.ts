@@ -77,3 +77,15 @@ import { loadPartial, storePartial, laneMask, promoteLo, promoteHi, hsumF64, flu
   const t = c & 3;
   if (t) storePartial(out + o, flushBelow(f32x4.mul(loadPartial(v + o, t), kv), limit), t);
 }
+
+// The lowest j with z[j] == m, or −1 (m NaN, or absent): the argmax of a row as torch.argmax
+// (first maximum) when m is the row's max. Stops at the first match. Exact.
+@inline export function rowFirstIndexOf(z: usize, c: i32, m: f32): i32 {
+  const mv = f32x4.splat(m), end = <usize>(c & ~3) << 2;
+  for (let o: usize = 0; o < end; o += 16) {
+    const eq = f32x4.eq(v128.load(z + o), mv);
+    if (v128.any_true(eq)) return <i32>(o >> 2) + <i32>ctz(i32x4.bitmask(eq));
+  }
+  for (let j = c & ~3; j < c; j++) if (load<f32>(z + (<usize>j << 2)) == m) return j;
+  return -1;
+}

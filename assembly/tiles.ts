@@ -35,3 +35,11 @@
 // colsum
 /** v128 columns summed at once (independent accumulators). */
 @inline export const CS_NV: i32 = 4;
+
+// gradFilter
+/**
+ * Classes per filter block (grad_filter.ts; src/kernels.ts FILTER_CLASSES): a multiple of 4
+ * (whole v128 of dZ) that divides AX_KC (gemm_nn's kept k runs end on block edges). Smaller
+ * blocks skip more (a block is kept if any of its entries is) but cut gemm_nn's k runs shorter.
+ */
+@inline export const FILTER_CLASSES: i32 = 32;

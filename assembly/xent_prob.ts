@@ -8,7 +8,14 @@
 // dz entries below 2^-100 in magnitude are written as ±0 (simd.ts DZ_FLUSH), so no subnormal
 // reaches the backward gemms and their products do not underflow (for factors ≥ 2^-26): an
 // added absolute error ≤ 2^-100 ≈ 7.9e-31 per element, below the rounding of any entry ≥ 2^-76.
-import { rowMax, rowExpStoreSum, rowExpSum } from './rowops';
+// Options in the parameter block at `params` (loss_params.ts), as in xent_index.ts: softcap
+// (capped into dz, last pass dz'·(1 − t²)), z-loss (λ·lse² in the record, zScale·2·lse·p_c in
+// dz), accuracy (hit when the lowest index of the max of z' is the lowest index of the max
+// of q). Per row the record [loss, lse, zLoss, hit]; every row is kept.
+import { rowMax, rowExpStoreSum, rowExpSum, rowFirstIndexOf } from './rowops';
+import { LossParams, storeRecord } from './loss_params';
+import { rowSoftcap, softcapGrad4 } from './softcap';
+import { expf4 } from './exp';
 import { loadPartial, storePartial, laneMask, promoteLo, promoteHi, hsumF64, flushBelow, DZ_FLUSH } from './simd';
 
 /** a = w·((1−ε)·q + ε/c) on four lanes, rounded as the scalar formula: q·keep, + ε/c, · w. */
@@ -18,21 +25,31 @@ import { loadPartial, storePartial, laneMask, promoteLo, promoteHi, hsumF64, flu
 }
 
 export function xent_prob_rows_f32(
-  dz: usize, z: usize, ldz: i32, q: usize, ldq: i32, weight: usize, loss: usize,
-  c: i32, rowBegin: i32, rowEnd: i32, smoothing: f32, gradScale: f32, grad: i32,
+  params: usize, dz: usize, z: usize, q: usize, rows: usize, rowBegin: i32, rowEnd: i32,
 ): void {
-  const rowBytes = <usize>ldz << 2, qBytes = <usize>ldq << 2;
+  const P = changetype<LossParams>(params);
+  const c = P.c, weight = P.weight, smoothing = P.smoothing, gradScale = P.gradScale, grad = P.grad;
+  const cap = P.softcap, zLoss = <f64>P.zLoss, zScale = <f64>P.zScale, accuracy = P.accuracy;
+  const rowBytes = <usize>P.ldz << 2, qBytes = <usize>P.ldq << 2;
   const keep = f32x4.splat(1 - smoothing), epsOverC = f32x4.splat(smoothing / <f32>c);
-  const gv = f32x4.splat(gradScale), zero = f32x4.splat(0);
+  const gv = f32x4.splat(gradScale), zero = f32x4.splat(0), cv = f32x4.splat(cap);
   const end = <usize>(c & ~3) << 2, t = c & 3, weighted = weight != 0;
   for (let i = rowBegin; i < rowEnd; i++) {
     const zi = z + <usize>i * rowBytes, di = dz + <usize>i * rowBytes, qi = q + <usize>i * qBytes;
-    const m = rowMax(zi, c), mv = f32x4.splat(m);
+    // With a cap, the row is capped into dz and every pass reads z' there (dz may alias z).
+    let src = zi;
+    if (cap != 0) { rowSoftcap(di, zi, c, cap); src = di; }
+    const m = rowMax(src, c), mv = f32x4.splat(m);
+    let hit: f64 = 0;
+    if (accuracy) {
+      const predicted = rowFirstIndexOf(src, c, m);
+      hit = predicted >= 0 && predicted == rowFirstIndexOf(qi, c, rowMax(qi, c)) ? 1 : 0;
+    }
     let mass0 = f64x2.splat(0), mass1 = mass0, gap0 = mass0, gap1 = mass0;
     let o: usize = 0;
     for (; o < end; o += 16) {
       const a = targetMass4(v128.load(qi + o), weighted ? v128.load(weight + o) : zero, weighted, keep, epsOverC);
-      const d = f32x4.sub(mv, v128.load(zi + o));
+      const d = f32x4.sub(mv, v128.load(src + o));
       const a0 = promoteLo(a), a1 = promoteHi(a);
       mass0 = f64x2.add(mass0, a0);
       mass1 = f64x2.add(mass1, a1);
@@ -43,7 +60,7 @@ export function xent_prob_rows_f32(
       const mask = laneMask(t);
       const a = v128.and(targetMass4(loadPartial(qi + o, t), weighted ? loadPartial(weight + o, t) : zero,
         weighted, keep, epsOverC), mask);
-      const d = v128.and(f32x4.sub(mv, loadPartial(zi + o, t)), mask);
+      const d = v128.and(f32x4.sub(mv, loadPartial(src + o, t)), mask);
       const a0 = promoteLo(a), a1 = promoteHi(a);
       mass0 = f64x2.add(mass0, a0);
       mass1 = f64x2.add(mass1, a1);
@@ -51,18 +68,33 @@ export function xent_prob_rows_f32(
       gap1 = f64x2.add(gap1, f64x2.mul(a1, promoteHi(d)));
     }
     const mass = hsumF64(mass0, mass1), gap = hsumF64(gap0, gap1);
-    const s = grad ? rowExpStoreSum(di, zi, c, m) : rowExpSum(zi, c, m);
-    store<f64>(loss + (<usize>i << 3), gap + mass * Math.log(s));
+    // A capped row keeps z' for its last pass, so its exp pass only sums.
+    const s = grad && cap == 0 ? rowExpStoreSum(di, src, c, m) : rowExpSum(src, c, m);
+    const lse = <f64>m + Math.log(s);
+    storeRecord(rows, i, gap + mass * Math.log(s), lse, zLoss != 0 ? zLoss * lse * lse : 0, hit);
     if (grad) {
-      const pv = f32x4.splat(<f32>(mass / s * <f64>gradScale));
+      // The z-loss term joins the scale of exp(z − m); without it, rounded exactly as before.
+      const pv = f32x4.splat(zScale != 0 ? <f32>((mass * <f64>gradScale + 2 * zScale * lse) / s) : <f32>(mass / s * <f64>gradScale));
       o = 0;
       for (; o < end; o += 16) {
         const a = targetMass4(v128.load(qi + o), weighted ? v128.load(weight + o) : zero, weighted, keep, epsOverC);
-        v128.store(di + o, flushBelow(f32x4.sub(f32x4.mul(v128.load(di + o), pv), f32x4.mul(a, gv)), DZ_FLUSH));
+        if (cap != 0) {
+          const zc = v128.load(di + o);
+          const g = f32x4.sub(f32x4.mul(expf4(f32x4.sub(zc, mv)), pv), f32x4.mul(a, gv));
+          v128.store(di + o, flushBelow(f32x4.mul(g, softcapGrad4(zc, cv)), DZ_FLUSH));
+        } else {
+          v128.store(di + o, flushBelow(f32x4.sub(f32x4.mul(v128.load(di + o), pv), f32x4.mul(a, gv)), DZ_FLUSH));
+        }
       }
       if (t) {
         const a = targetMass4(loadPartial(qi + o, t), weighted ? loadPartial(weight + o, t) : zero, weighted, keep, epsOverC);
-        storePartial(di + o, flushBelow(f32x4.sub(f32x4.mul(loadPartial(di + o, t), pv), f32x4.mul(a, gv)), DZ_FLUSH), t);
+        if (cap != 0) {
+          const zc = loadPartial(di + o, t);
+          const g = f32x4.sub(f32x4.mul(expf4(f32x4.sub(zc, mv)), pv), f32x4.mul(a, gv));
+          storePartial(di + o, flushBelow(f32x4.mul(g, softcapGrad4(zc, cv)), DZ_FLUSH), t);
+        } else {
+          storePartial(di + o, flushBelow(f32x4.sub(f32x4.mul(loadPartial(di + o, t), pv), f32x4.mul(a, gv)), DZ_FLUSH), t);
+        }
       }
     }
   }

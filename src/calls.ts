@@ -6,9 +6,9 @@
  * count and any assignment of chunks to threads). Chunk i of a phase runs the i-th part
  * of each of its calls, in order; a phase ends before the next one starts.
  */
-import type { KernelExports } from './wasm.js';
+import { spec, type KernelArgs, type KernelExports, type KernelName } from './kernels.js';
 
-export type KernelName = Exclude<keyof KernelExports, 'memory' | 'heap_base'>;
+export type { KernelName };
 
 export interface Call {
   kernel: KernelName;
@@ -36,9 +36,27 @@ export interface Job<R> {
   finish(): R;
 }
 
-/** A call over the output range [begin, end) at args[at], args[at + 1] (scratch: see Call). */
-export function call(kernel: KernelName, args: number[], at = -1, scratch = -1): Call {
-  return { kernel, args, split: at, scratch };
+/**
+ * A call of `kernel` with its arguments by name (src/kernels.ts lists them). Where the
+ * kernel has an output range, the call may be split over threads: by rows (its range), or
+ * with `split: 'columns'` by the output's columns (the table says which pointers move).
+ */
+export function call<K extends KernelName>(kernel: K, named: KernelArgs<K>, split: 'range' | 'columns' = 'range'): Call {
+  const s = spec(kernel), values = named as Record<string, number>;
+  const args = s.params.map((p) => {
+    const v = values[p];
+    if (typeof v !== 'number') throw new Error(`softmax-ce-wasm: ${kernel} called without its argument ${p} (a bug)`);
+    return v;
+  });
+  const at = (name: string | undefined) => (name === undefined ? -1 : s.params.indexOf(name));
+  const c: Call = { kernel, args, split: at(s.range), scratch: at(s.scratch) };
+  if (split === 'columns') {
+    if (!s.columns) throw new Error(`softmax-ce-wasm: ${kernel} cannot split its columns (a bug)`);
+    const moves = Object.entries(s.columns.moves).map(([p, per]): [number, number] =>
+      [at(p), 4 * (typeof per === 'number' ? per : values[per])]);
+    c.cols = { n: at(s.columns.count), moves };
+  }
+  return c;
 }
 
 /**

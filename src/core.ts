@@ -11,7 +11,8 @@
  * queue, when no other call uses memory).
  */
 import { Arena, type Slot } from './arena.js';
-import { call, type Call, type Job, type Phase } from './calls.js';
+import { call, type Job, type Phase } from './calls.js';
+import { FILTER_CLASSES, LOSS_PARAMS, LOSS_PARAM_NAMES, LOSS_PARAMS_BYTES, ROW_RECORD, ROW_RECORD_F64, type LossParams } from './kernels.js';
 import { Tensor } from './tensor.js';
 import type { BuildName, KernelExports } from './wasm.js';
 import type {
@@ -51,39 +52,48 @@ const ABSENT: Operand = { array: null, tensor: null };
 
 const bytesIn = (value: unknown, length: number) => (value instanceof Tensor || value == null ? 0 : length * F32);
 
-/** Loss options that the kernels take as plain numbers. */
-function lossScalars(plan: LossPlan) {
+/** The reduction's gradient scale: 1/denominator for 'mean', else 1. */
+function gradScaleOf(plan: LossPlan): number {
   // 'mean' over a zero denominator: PyTorch's gradient is w/0 — 0 when every row is
   // ignored (the kernel zero-fills ignored rows), 0·∞ = NaN on rows kept with weight 0.
-  let gradScale = 1;
-  if (plan.reduction === 'mean') gradScale = plan.denominator !== 0 ? 1 / plan.denominator : plan.keptRows ? NaN : 0;
-  return { gradScale, grad: plan.grad ? 1 : 0 };
+  if (plan.reduction !== 'mean') return 1;
+  return plan.denominator !== 0 ? 1 / plan.denominator : plan.keptRows ? NaN : 0;
 }
 
-/** Buffers of the loss kernel: row losses, targets, weights. */
-function lossSlots(options: { target: unknown; weight?: unknown }, n: number, c: number): Slot[] {
+/** The row kernels' parameter block for this plan (src/kernels.ts LOSS_PARAMS). */
+function lossParams(plan: LossPlan, c: number, pweight: number): LossParams {
+  // The z-loss is reduced over kept rows, unweighted (Liger's n_non_ignore): λ/nKept for 'mean'.
+  const zScale = plan.reduction !== 'mean' ? plan.zLoss : plan.keptRows ? plan.zLoss / plan.keptRows : 0;
+  return {
+    c, ldz: c, ldq: c, weight: plan.weight ? pweight : 0, ignoreIndex: plan.ignoreIndex, smoothing: plan.smoothing,
+    weightSum: plan.weightSum, gradScale: gradScaleOf(plan), grad: plan.grad ? 1 : 0, softcap: plan.softcap,
+    zLoss: plan.zLoss, zScale, accuracy: plan.returnAccuracy ? 1 : 0, allLse: plan.returnLse ? 1 : 0,
+  };
+}
+
+/** Buffers of the loss kernel: row records, the parameter block, targets, weights, the gradFilter masks. */
+function lossSlots(options: { target: unknown; weight?: unknown }, n: number, c: number, filterBytes: number): Slot[] {
   return [
-    ['row losses', n * F64],
+    ['row records', n * ROW_RECORD_F64 * F64],
+    ['loss params', LOSS_PARAMS_BYTES],
     ['target', options.target instanceof Float32Array ? n * c * F32 : n * I32],
     ['weight', options.weight ? c * F32 : 0],
+    ['filter masks', filterBytes],
   ];
 }
 
+/** Class blocks of gradFilter in a row block of c classes. */
+const filterBlocks = (c: number) => Math.ceil(c / FILTER_CLASSES);
+
 /**
- * A gemm call over m rows and n columns — gemm_nt (Z = X·Wᵀ + b), gemm_nn (dX = dZ·W) or
- * gemm_tn (dW = dZᵀ·X) — made to split over columns when m < n: threads then share out
- * the wide operand (read, and packed, once in all) instead of each reading all of it, and
- * a few rows (dW of a 10-class head) are not cut into uneven 4-row parts. Each output
- * element's operations do not depend on the columns a call is given (assembly/gemm_nt.ts,
- * gemm_axpy.ts), so results stay bitwise the same. Pointers that move with the columns:
- * C (args[0]) by 4 bytes; gemm_nt's B rows (args[4]) by k·4 and bias (args[6]) by 4;
- * gemm_nn's and gemm_tn's B (args[4]) by 4.
+ * How a gemm over m rows and n columns — gemm_nt (Z = X·Wᵀ + b), gemm_nn (dX = dZ·W) or
+ * gemm_tn (dW = dZᵀ·X) — splits over threads: by columns when m < n. Threads then share out
+ * the wide operand (read, and packed, once in all) instead of each reading all of it, and a
+ * few rows (dW of a 10-class head) are not cut into uneven 4-row parts. Each output element's
+ * operations do not depend on the columns a call is given (assembly/gemm_nt.ts,
+ * gemm_axpy.ts), so results stay bitwise the same; src/kernels.ts says which pointers move.
  */
-function byColumns(c: Call, m: number, n: number, k: number): Call {
-  if (m >= n) return c;
-  const moves: [number, number][] = c.kernel === 'gemm_nt_f32' ? [[0, F32], [4, k * F32], [6, F32]] : [[0, F32], [4, F32]];
-  return { ...c, cols: { n: c.kernel === 'gemm_nt_f32' ? 7 : 6, moves } };
-}
+const splitOf = (m: number, n: number) => (m < n ? 'columns' : 'range');
 
 /** Rows per block of the chunked path: explicit, or the most whose logits fit CHUNK_BYTES. */
 function blockRows(fn: string, chunk: LinearCrossEntropyArgs['chunk'], n: number, c: number): number {
@@ -151,7 +161,10 @@ export class Core {
     return () => {
       const [sx, sw, sb, sz, ss] = this.arena.layout(fn, slots);
       const pz = out ? out.ptr : sz, scratch = this.k.gemm_nt_f32_scratch(c, d);
-      const phases = [[byColumns(call('gemm_nt_f32', [pz, c, this.place(x, sx), d, this.place(w, sw), d, this.place(b, sb), c, d, 0, n, ss, scratch], 9, 11), n, c, d)]];
+      const phases = [[call('gemm_nt_f32', {
+        c: pz, ldc: c, a: this.place(x, sx), lda: d, b: this.place(w, sw), ldb: d, bias: this.place(b, sb),
+        n: c, k: d, rowBegin: 0, rowEnd: n, scratch: ss, scratchBytes: scratch,
+      }, splitOf(n, c))]];
       // A view of out made here, not out.array(): on the threaded instance the caller may have
       // freed out since the call (its memory is released only after the call).
       return { phases, finish: () => (out ? this.arena.f32(out.ptr, n * c) : this.arena.f32(pz, n * c).slice()) };
@@ -168,7 +181,8 @@ export class Core {
       const [sz] = this.arena.layout(fn, slots);
       const pz = z.tensor ? z.tensor.ptr : this.place(z, sz);
       const kernel = log ? 'log_softmax_rows_f32' : 'softmax_rows_f32';
-      return { phases: [[call(kernel, [sz, c, pz, c, c, 0, n], 5)]], finish: () => this.arena.f32(sz, n * c).slice() };
+      const rows = call(kernel, { out: sz, ldo: c, z: pz, ldz: c, c, rowBegin: 0, rowEnd: n });
+      return { phases: [[rows]], finish: () => this.arena.f32(sz, n * c).slice() };
     };
   }
 
@@ -182,24 +196,30 @@ export class Core {
     checkOutWritten(fn, args.out, { dlogits: grad ? null : 'grad is false (no gradient is computed)' });
     const toOut = grad && args.out?.dlogits !== undefined;
     // Logits given as an array are copied to scratch and the gradient overwrites them there;
-    // a logits tensor is only read, so the gradient needs its own scratch unless sent to out.
-    const scratchZ = !(args.logits instanceof Tensor) || (grad && !toOut);
-    const slots: Slot[] = [['logits', scratchZ ? n * c * F32 : 0], ...lossSlots(args, n, c)];
+    // a logits tensor is only read, so the gradient needs its own scratch unless sent to out
+    // (and so do capped logits, which the row kernel writes before it reads them).
+    // (Sizes come before the option checks, so an oversized call is a RangeError whatever else.)
+    const scratchZ = !(args.logits instanceof Tensor) || (grad && !toOut) || (!!args.softcap && !toOut);
+    const slots: Slot[] = [['logits', scratchZ ? n * c * F32 : 0], ...lossSlots(args, n, c, args.gradFilter ? filterBlocks(c) : 0)];
     this.arena.plan(fn, slots);
     const z = this.operand(fn, 'logits', args.logits, n * c, 'n×c');
     const plan = this.lossPlan(fn, args.target, n, c, args);
     // No inputs to check against: dlogits may be the logits tensor itself (written in place).
     const out = toOut ? this.output(fn, 'out.dlogits', args.out!.dlogits, n * c, 'n×c', [], true) : null;
     return () => {
-      const [sz, ploss, ptarget, pweight] = this.arena.layout(fn, slots);
+      const [sz, prows, pparams, ptarget, pweight, pmask] = this.arena.layout(fn, slots);
       const pz = z.tensor ? z.tensor.ptr : this.place(z, sz);
       const pdz = out ? out.ptr : z.tensor ? sz : pz;
-      this.placeLossInputs(plan, ptarget, pweight, n, c);
+      this.placeLossInputs(plan, pparams, ptarget, pweight, n, c);
+      const phases: Phase[] = [[this.lossCall(plan, pparams, pdz, pz, ptarget, prows, n, c)]];
+      // gradFilter: the n rows are one row block.
+      if (plan.gradFilter) phases.push([this.filterCall(plan, pmask, pdz, n, c)]);
       return {
-        phases: [[this.lossCall(plan, pdz, pz, ptarget, pweight, ploss, 0, n, c)]],
+        phases,
         finish: () => {
-          const result: CrossEntropyResult = { loss: this.reduceLoss(plan, ploss, n) };
+          const result: CrossEntropyResult = this.rowResults(plan, prows, n);
           if (grad && !out) result.dlogits = this.arena.f32(pdz, n * c).slice();
+          if (plan.gradFilter) Object.assign(result, this.filterCounts(pmask, filterBlocks(c)));
           return result;
         },
       };
@@ -217,13 +237,14 @@ export class Core {
     const noGrad = grad ? null : 'grad is false (no gradient is computed)';
     checkOutWritten(fn, args.out, { dx: noGrad ?? (inputGrad ? null : 'inputGrad is false (dx is not computed)'), dw: noGrad, db: noGrad ?? (args.b == null ? 'no b is given (db is the bias gradient)' : null) });
     const rows = blockRows(fn, args.chunk, n, c);
+    const filterBytes = args.gradFilter ? Math.ceil(n / rows) * filterBlocks(c) : 0;
     const o = (grad && args.out) || {};
     const slots: Slot[] = [
       ['x', bytesIn(args.x, n * d)], ['w', bytesIn(args.w, c * d)], ['b', bytesIn(args.b, c)],
       ['logits', rows * c * F32],
       ['dx', wantDx && !o.dx ? n * d * F32 : 0], ['dw', grad && !o.dw ? c * d * F32 : 0],
       ['db', grad && args.b != null && !o.db ? c * F32 : 0],
-      ...lossSlots(args, n, c),
+      ...lossSlots(args, n, c, filterBytes),
     ];
     // One scratch region per thread for the gemms' packed operands (they run one at a time).
     const k = this.k, rowsMax = Math.min(rows, n);
@@ -248,39 +269,54 @@ export class Core {
     x: Operand; w: Operand; b: Operand; plan: LossPlan; outDx: Tensor | null; outDw: Tensor | null; outDb: Tensor | null;
   }): Job<LinearCrossEntropyResult> {
     const { n, d, c, grad, wantDx, rows, slots, scratch, x, w, b, plan, outDx, outDw, outDb } = s;
-    const [sx, sw, sb, pz, sdx, sdw, sdb, ploss, ptarget, pweight, ss] = this.arena.layout(fn, slots);
+    const [sx, sw, sb, pz, sdx, sdw, sdb, prows, pparams, ptarget, pweight, pmask, ss] = this.arena.layout(fn, slots);
     const px = this.place(x, sx), pw = this.place(w, sw), pb = this.place(b, sb);
     const pdx = outDx ? outDx.ptr : sdx, pdw = outDw ? outDw.ptr : sdw, pdb = outDb ? outDb.ptr : sdb;
-    this.placeLossInputs(plan, ptarget, pweight, n, c);
+    this.placeLossInputs(plan, pparams, ptarget, pweight, n, c);
 
     // Row blocks of `rows` (one block unless the logits would pass CHUNK_BYTES): the
     // logits of a block exist only in scratch; dW and db accumulate over blocks.
     const phases: Phase[] = [];
-    for (let r0 = 0; r0 < n; r0 += rows) {
+    const blocksPerRowBlock = filterBlocks(c);
+    for (let r0 = 0, block = 0; r0 < n; r0 += rows, block++) {
       const m = Math.min(rows, n - r0);
       const xr = px + r0 * d * F32;
-      const logits = byColumns(call('gemm_nt_f32', [pz, c, xr, d, pw, d, pb, c, d, 0, m, ss, scratch], 9, 11), m, c, d);
-      const rowLoss = this.lossCall(plan, pz, pz, ptarget + r0 * (plan.labels ? I32 : c * F32), pweight, ploss + r0 * F64, 0, m, c);
+      const logits = call('gemm_nt_f32', {
+        c: pz, ldc: c, a: xr, lda: d, b: pw, ldb: d, bias: pb, n: c, k: d, rowBegin: 0, rowEnd: m, scratch: ss, scratchBytes: scratch,
+      }, splitOf(m, c));
+      const target = ptarget + r0 * (plan.labels ? I32 : c * F32);
+      const rowLoss = this.lossCall(plan, pparams, pz, pz, target, prows + r0 * ROW_RECORD_F64 * F64, m, c);
       // A row split lets each thread go on to the loss of the rows whose logits it made; a
       // column split must finish every row's logits first (one more phase).
       if (logits.cols) phases.push([logits], [rowLoss]);
       else phases.push([logits, rowLoss]);
       if (!grad) continue;
+      // gradFilter: this row block's class blocks, decided (and zeroed) before the products read dZ.
+      const mask = plan.gradFilter ? pmask + block * blocksPerRowBlock : 0;
+      if (mask) phases.push([this.filterCall(plan, mask, pz, m, c)]);
       const accumulate = r0 > 0 ? 1 : 0;
-      const backward: Phase = [byColumns(call('gemm_tn_f32', [pdw, d, pz, c, xr, d, d, m, 0, c, accumulate, ss, scratch], 8, 11), c, d, m)];
-      if (wantDx) backward.unshift(byColumns(call('gemm_nn_f32', [pdx + r0 * d * F32, d, pz, c, pw, d, d, c, 0, m, 0, ss, scratch], 8, 11), m, d, c));
-      if (pb) backward.push(call('colsum_f32', [pdb, pz, c, m, 0, c, accumulate], 4));
+      const backward: Phase = [call('gemm_tn_f32', {
+        c: pdw, ldc: d, a: pz, lda: c, b: xr, ldb: d, n: d, k: m, rowBegin: 0, rowEnd: c, accumulate, mask, scratch: ss, scratchBytes: scratch,
+      }, splitOf(c, d))];
+      if (wantDx) {
+        backward.unshift(call('gemm_nn_f32', {
+          c: pdx + r0 * d * F32, ldc: d, a: pz, lda: c, b: pw, ldb: d, n: d, k: c, rowBegin: 0, rowEnd: m, accumulate: 0, mask,
+          scratch: ss, scratchBytes: scratch,
+        }, splitOf(m, d)));
+      }
+      if (pb) backward.push(call('colsum_f32', { out: pdb, a: pz, lda: c, k: m, colBegin: 0, colEnd: c, accumulate }));
       phases.push(backward);
     }
     return {
       phases,
       finish: () => {
-        const result: LinearCrossEntropyResult = { loss: this.reduceLoss(plan, ploss, n) };
+        const result: LinearCrossEntropyResult = this.rowResults(plan, prows, n);
         if (grad) {
           if (wantDx && !outDx) result.dx = this.arena.f32(pdx, n * d).slice();
           if (!outDw) result.dw = this.arena.f32(pdw, c * d).slice();
           if (pb && !outDb) result.db = this.arena.f32(pdb, c).slice();
         }
+        if (plan.gradFilter) Object.assign(result, this.filterCounts(pmask, Math.ceil(n / rows) * blocksPerRowBlock));
         return result;
       },
     };
@@ -351,32 +387,82 @@ export class Core {
     return slot;
   }
 
-  private placeLossInputs(plan: LossPlan, ptarget: number, pweight: number, n: number, c: number): void {
+  /** The loss's inputs in memory: the parameter block, targets and class weights. */
+  private placeLossInputs(plan: LossPlan, pparams: number, ptarget: number, pweight: number, n: number, c: number): void {
+    const params = lossParams(plan, c, pweight);
+    const i32 = this.arena.i32(pparams, LOSS_PARAM_NAMES.length), f32 = this.arena.f32(pparams, LOSS_PARAM_NAMES.length);
+    LOSS_PARAM_NAMES.forEach((name, i) => {
+      if (LOSS_PARAMS[name] === 'f32') f32[i] = params[name];
+      else i32[i] = params[name];
+    });
     if (plan.weight) this.arena.f32(pweight, c).set(plan.weight);
     if (plan.labels) this.arena.i32(ptarget, n).set(plan.labels);
     else this.arena.f32(ptarget, n * c).set(plan.probs!);
   }
 
-  /** The fused row kernel over rows [begin, end) of the logits at pz (gradient to pdz, which may alias). */
-  private lossCall(plan: LossPlan, pdz: number, pz: number, ptarget: number, pweight: number, ploss: number,
-    begin: number, end: number, c: number) {
-    const { gradScale, grad } = lossScalars(plan);
-    const weightPtr = plan.weight ? pweight : 0;
+  /** The fused row kernel over the m rows of the logits at pz (gradient to pdz, which may alias); records from prows. */
+  private lossCall(plan: LossPlan, pparams: number, pdz: number, pz: number, ptarget: number, prows: number, m: number, c: number) {
     return plan.labels
-      ? call('xent_index_rows_f32', [pdz, pz, c, ptarget, weightPtr, ploss, c, begin, end, plan.ignoreIndex,
-        plan.smoothing, plan.weightSum, gradScale, grad], 7)
-      : call('xent_prob_rows_f32', [pdz, pz, c, ptarget, c, weightPtr, ploss, c, begin, end, plan.smoothing, gradScale, grad], 8);
+      ? call('xent_index_rows_f32', { params: pparams, dz: pdz, z: pz, labels: ptarget, rows: prows, rowBegin: 0, rowEnd: m })
+      : call('xent_prob_rows_f32', { params: pparams, dz: pdz, z: pz, q: ptarget, rows: prows, rowBegin: 0, rowEnd: m });
   }
 
-  /** Reduces the per-row f64 losses as the plan says (in row order: the same for any split). */
-  private reduceLoss(plan: LossPlan, ploss: number, n: number): number | Float32Array {
-    const rows = this.arena.f64(ploss, n);
-    if (plan.reduction === 'none') return Float32Array.from(rows);
-    let total = 0;
-    for (let i = 0; i < n; i++) total += rows[i];
-    if (plan.reduction !== 'mean') return total;
-    // A zero denominator is 0/0 in PyTorch's nll term even when label smoothing makes the
-    // row losses (so `total`) positive: NaN, never total/0 = +Infinity.
-    return plan.denominator === 0 ? NaN : total / plan.denominator;
+  /** gradFilter over the m×c dZ at pdz: blocks of classes below ε·(the gradient scale) are zeroed and marked 0 in the mask. */
+  private filterCall(plan: LossPlan, pmask: number, pdz: number, m: number, c: number) {
+    // A NaN or 0 scale gives a threshold that no entry is below: nothing is skipped.
+    const threshold = plan.gradFilter * gradScaleOf(plan);
+    return call('grad_filter_f32', { mask: pmask, dz: pdz, ldz: c, m, c, threshold, blockBegin: 0, blockEnd: filterBlocks(c) });
+  }
+
+  /** How many of the `blocks` filter blocks (mask bytes from pmask) were skipped. */
+  private filterCounts(pmask: number, blocks: number): { skippedBlocks: number; blocks: number } {
+    const mask = new Uint8Array(this.arena.f32(0, 0).buffer, pmask, blocks);
+    let skipped = 0;
+    for (let i = 0; i < blocks; i++) skipped += mask[i] === 0 ? 1 : 0;
+    return { skippedBlocks: skipped, blocks };
+  }
+
+  /**
+   * The results the row records give (in row order, so the same for any split): the loss
+   * reduced as the plan says, and zLoss, lse and accuracy where asked for.
+   */
+  private rowResults(plan: LossPlan, prows: number, n: number): { loss: number | Float32Array; zLoss?: number | Float32Array; lse?: Float32Array; accuracy?: number } {
+    const rec = this.arena.f64(prows, n * ROW_RECORD_F64), at = (i: number, field: number) => rec[i * ROW_RECORD_F64 + field];
+    const result: { loss: number | Float32Array; zLoss?: number | Float32Array; lse?: Float32Array; accuracy?: number } = { loss: 0 };
+    if (plan.reduction === 'none') {
+      const loss = new Float32Array(n);
+      for (let i = 0; i < n; i++) loss[i] = plan.zLossGiven ? at(i, ROW_RECORD.loss) + at(i, ROW_RECORD.zLoss) : at(i, ROW_RECORD.loss);
+      result.loss = loss;
+      if (plan.zLossGiven) {
+        const z = new Float32Array(n);
+        for (let i = 0; i < n; i++) z[i] = at(i, ROW_RECORD.zLoss);
+        result.zLoss = z;
+      }
+    } else {
+      let total = 0, zTotal = 0;
+      for (let i = 0; i < n; i++) total += at(i, ROW_RECORD.loss);
+      for (let i = 0; plan.zLossGiven && i < n; i++) zTotal += at(i, ROW_RECORD.zLoss);
+      // A zero denominator is 0/0 in PyTorch's nll term even when label smoothing makes the
+      // row losses (so `total`) positive: NaN, never total/0 = +Infinity.
+      let loss = plan.reduction !== 'mean' ? total : plan.denominator === 0 ? NaN : total / plan.denominator;
+      if (plan.zLossGiven) {
+        // The z-loss's mean is over kept rows, unweighted (as Liger's): 0/0 = NaN when none is kept.
+        const zLoss = plan.reduction !== 'mean' ? zTotal : plan.keptRows === 0 ? NaN : zTotal / plan.keptRows;
+        loss += zLoss;
+        result.zLoss = zLoss;
+      }
+      result.loss = loss;
+    }
+    if (plan.returnLse) {
+      const lse = new Float32Array(n);
+      for (let i = 0; i < n; i++) lse[i] = at(i, ROW_RECORD.lse);
+      result.lse = lse;
+    }
+    if (plan.returnAccuracy) {
+      let hits = 0;
+      for (let i = 0; i < n; i++) hits += at(i, ROW_RECORD.hit) === 1 ? 1 : 0;
+      result.accuracy = plan.keptRows === 0 ? NaN : hits / plan.keptRows;
+    }
+    return result;
   }
 }

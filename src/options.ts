@@ -6,7 +6,7 @@
  */
 import { ArgumentError } from './validate.js';
 
-const LOSS = ['reduction', 'ignoreIndex', 'labelSmoothing', 'weight', 'grad'];
+const LOSS = ['reduction', 'ignoreIndex', 'labelSmoothing', 'weight', 'grad', 'softcap', 'zLoss', 'returnLse', 'returnAccuracy', 'gradFilter'];
 const LINEAR = ['x', 'w', 'b', 'n', 'd', 'c'];
 
 export const KNOWN = {

@@ -6,7 +6,8 @@
  * after each phase (src/worker.ts): no locks (chunks never overlap), and at most one
  * message back per job, not one per phase and worker.
  */
-import { partOf, type KernelName, type Phase } from './calls.js';
+import { partOf, type Phase } from './calls.js';
+import { KERNEL_NAMES, type KernelName } from './kernels.js';
 import {
   ABORTED, CONTROL_WORDS, MAX_PHASES, runPart, STOP, waitChange, WORD, WORKER_SOURCE, type Part, type WorkerInit, type WorkerMessage,
 } from './worker.js';
@@ -79,14 +80,7 @@ export function workerPlatform(): { spawn: Spawn } | { reason: string } {
   return { reason: 'this platform has no workers (Node ≥ 20.16 worker_threads or Web Workers)' };
 }
 
-/** Every kernel a call may name (a Record, so none is missed); a job refers to them by index. */
-const KERNELS: Record<KernelName, true> = {
-  gemm_nt_f32: true, gemm_nn_f32: true, gemm_tn_f32: true, gemm_nt_f32_scratch: true, gemm_nn_f32_scratch: true,
-  gemm_tn_f32_scratch: true, colsum_f32: true, softmax_rows_f32: true, log_softmax_rows_f32: true,
-  xent_index_rows_f32: true, xent_prob_rows_f32: true, exp_f32: true, sgd_update_f32: true,
-  sgd_momentum_update_f32: true, adam_update_f32: true, adamw_update_f32: true,
-};
-const KERNEL_NAMES = Object.keys(KERNELS) as KernelName[];
+/** A job refers to kernels by their index in the table (src/kernels.ts). */
 const KERNEL_INDEX = Object.fromEntries(KERNEL_NAMES.map((name, i) => [name, i])) as Record<KernelName, number>;
 
 /**

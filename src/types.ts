@@ -27,6 +27,8 @@ export interface LossOptions {
   weight?: Float32Array | null;
   /** Compute gradients (default true). */
   grad?: boolean;
+  // TEMP (lead): documented by helper 15r.
+  softcap?: number | null; zLoss?: number; returnLse?: boolean; returnAccuracy?: boolean; gradFilter?: number;
 }
 
 export interface LinearArgs {
@@ -69,6 +71,7 @@ export interface LinearCrossEntropyArgs extends LinearArgs, LossOptions {
 }
 
 export interface CrossEntropyResult {
+  zLoss?: number | Float32Array; lse?: Float32Array; accuracy?: number; skippedBlocks?: number; blocks?: number;
   /** A number, or a Float32Array(n) of per-row losses with reduction 'none'. */
   loss: number | Float32Array;
   /** ∂loss/∂logits, n×c (absent with grad: false). */
@@ -76,6 +79,7 @@ export interface CrossEntropyResult {
 }
 
 export interface LinearCrossEntropyResult {
+  zLoss?: number | Float32Array; lse?: Float32Array; accuracy?: number; skippedBlocks?: number; blocks?: number;
   loss: number | Float32Array;
   /** ∂loss/∂x, n×d. */
   dx?: Float32Array;

@@ -23,6 +23,7 @@ export interface LossPlan {
   denominator: number;
   /** Rows that count (not ignored): with 'mean', a zero denominator over kept rows is 0/0. */
   keptRows: number;
+  softcap: number; zLoss: number; zLossGiven: boolean; returnLse: boolean; returnAccuracy: boolean; gradFilter: number;
   /** Σ_c w_c (c without weights): the smoothing term's share of the target mass. */
   weightSum: number;
 }
@@ -99,6 +100,9 @@ export function planLoss(fn: string, target: Target, n: number, c: number, optio
 
   const plan: LossPlan = {
     reduction, ignoreIndex, smoothing, weight, grad, labels: null, probs: null, denominator: 1, keptRows: n, weightSum,
+    // TEMP (lead): replaced by helper 15r's checked options.
+    softcap: (options as any).softcap ?? 0, zLoss: (options as any).zLoss ?? 0, zLossGiven: (options as any).zLoss !== undefined,
+    returnLse: !!(options as any).returnLse, returnAccuracy: !!(options as any).returnAccuracy, gradFilter: (options as any).gradFilter ?? 0,
   };
 
   if (target instanceof Float32Array) {

@@ -10,40 +10,9 @@ export type BuildName = 'simd' | 'relaxed';
 /** A binary: a build, or its variant for the thread pool (imported shared memory, atomics). */
 export type BinaryName = BuildName | `${BuildName}Threads`;
 
-/** The kernels' numbers-only ABI (see assembly/index.ts for what each computes). */
-export interface KernelExports {
-  memory: WebAssembly.Memory;
-  heap_base(): number;
-  // The gemms pack operands into scratch (a pointer and its byte size, per concurrent call)
-  // when it is at least gemm_*_scratch(…) bytes; with less they run unpacked, same results.
-  gemm_nt_f32(c: number, ldc: number, a: number, lda: number, b: number, ldb: number, bias: number,
-    n: number, k: number, rowBegin: number, rowEnd: number, scratch: number, scratchBytes: number): void;
-  gemm_nn_f32(c: number, ldc: number, a: number, lda: number, b: number, ldb: number,
-    n: number, k: number, rowBegin: number, rowEnd: number, accumulate: number, scratch: number, scratchBytes: number): void;
-  gemm_tn_f32(c: number, ldc: number, a: number, lda: number, b: number, ldb: number,
-    n: number, k: number, rowBegin: number, rowEnd: number, accumulate: number, scratch: number, scratchBytes: number): void;
-  gemm_nt_f32_scratch(n: number, k: number): number;
-  gemm_nn_f32_scratch(m: number, k: number): number;
-  gemm_tn_f32_scratch(m: number, k: number): number;
-  colsum_f32(out: number, a: number, lda: number, k: number, colBegin: number, colEnd: number, accumulate: number): void;
-  softmax_rows_f32(out: number, ldo: number, z: number, ldz: number, c: number, rowBegin: number, rowEnd: number): void;
-  log_softmax_rows_f32(out: number, ldo: number, z: number, ldz: number, c: number, rowBegin: number, rowEnd: number): void;
-  xent_index_rows_f32(dz: number, z: number, ldz: number, labels: number, weight: number, loss: number,
-    c: number, rowBegin: number, rowEnd: number, ignoreIndex: number,
-    smoothing: number, weightSum: number, gradScale: number, grad: number): void;
-  xent_prob_rows_f32(dz: number, z: number, ldz: number, q: number, ldq: number, weight: number, loss: number,
-    c: number, rowBegin: number, rowEnd: number, smoothing: number, gradScale: number, grad: number): void;
-  /** Test-only (test/exp.test.ts): out[i] = the kernels' SIMD exp of x[i], i < len. */
-  exp_f32(out: number, x: number, len: number): void;
-  // Optimizer updates (assembly/sgd.ts, momentum.ts, adam.ts): in place on param and the state buffers.
-  sgd_update_f32(param: number, grad: number, len: number, lr: number, weightDecay: number): void;
-  sgd_momentum_update_f32(param: number, grad: number, velocity: number, len: number, lr: number,
-    momentum: number, dampening: number, weightDecay: number, nesterov: number, first: number): void;
-  adam_update_f32(param: number, grad: number, m: number, v: number, len: number, lr: number,
-    beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
-  adamw_update_f32(param: number, grad: number, m: number, v: number, len: number, lr: number,
-    beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
-}
+/** The module's exports, typed from the one kernel table (src/kernels.ts). */
+export type { KernelExports } from './kernels.js';
+import type { KernelExports } from './kernels.js';
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   // atob exists in browsers and in Node ≥ 16; no Buffer, so no Node built-in reaches browsers.

@@ -139,7 +139,7 @@ describe('threads', () => {
     it(`a kernel that traps fails its call with the engine's message, and the next call is right (callerComputes: ${callerComputes})`, async () => {
       const p = await init({ build: 'simd', threads: 2, callerComputes });
       // Not reachable through the API (it checks sizes): a softmax over rows far past the memory's end.
-      const bad = call('softmax_rows_f32', [0, 1 << 20, 0, 1 << 20, 1 << 20, 0, 2000], 5);
+      const bad = call('softmax_rows_f32', { out: 0, ldo: 1 << 20, z: 0, ldz: 1 << 20, c: 1 << 20, rowBegin: 0, rowEnd: 2000 });
       await expect(p.workers!.run([[bad]])).rejects.toThrow(/a kernel failed: .*out of bounds/);
       const logits = randomFloat32(rng(3), 9 * 5, 4);
       expect(bits(await p.softmax(logits, 9, 5))).toEqual(bits(single.softmax(logits, 9, 5)));
