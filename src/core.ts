@@ -18,7 +18,7 @@ import type { BuildName, KernelExports } from './wasm.js';
 import type {
   CrossEntropyArgs, CrossEntropyResult, LinearArgs, LinearCrossEntropyArgs, LinearCrossEntropyResult, LossOptions,
 } from './types.js';
-import { checkChunk, checkInputGrad, checkKnown, checkOutWritten, KNOWN } from './options.js';
+import { blockRows, checkInputGrad, checkKnown, checkOutWritten, KNOWN } from './options.js';
 import { ArgumentError, checkFloat32, checkSize, planLoss, type LossPlan } from './validate.js';
 
 export interface Info {
@@ -39,12 +39,8 @@ const F32 = 4, F64 = 8, I32 = 4;
 /** The second step of a call: lay memory out, place the inputs, return the job. */
 export type Stage<R> = () => Job<R>;
 
-/**
- * linearCrossEntropy holds the logits of at most this many bytes at once: above it the
- * batch goes through in row blocks (the chunked path), so memory beyond the inputs and
- * gradients stays O(block) however large N×C is.
- */
-export const CHUNK_BYTES = 8 << 20;
+/** Where the chunked path starts (src/options.ts); re-exported for tests and benches. */
+export { CHUNK_BYTES } from './options.js';
 
 /** A float32 operand: a caller's array (copied in) or a resident tensor (used in place). */
 type Operand = { array: Float32Array; tensor: null } | { array: null; tensor: Tensor } | { array: null; tensor: null };
@@ -94,17 +90,6 @@ const filterBlocks = (c: number) => Math.ceil(c / FILTER_CLASSES);
  * gemm_axpy.ts), so results stay bitwise the same; src/kernels.ts says which pointers move.
  */
 const splitOf = (m: number, n: number) => (m < n ? 'columns' : 'range');
-
-/** Rows per block of the chunked path: explicit, or the most whose logits fit CHUNK_BYTES. */
-function blockRows(fn: string, chunk: LinearCrossEntropyArgs['chunk'], n: number, c: number): number {
-  if (chunk === undefined || chunk === 'auto') {
-    return n * c * F32 <= CHUNK_BYTES ? n : Math.max(1, Math.floor(CHUNK_BYTES / (c * F32 * 4)) * 4);
-  }
-  if (chunk === false) return n;
-  if (chunk === true) return Math.min(n, Math.max(1, Math.floor(CHUNK_BYTES / (c * F32 * 4)) * 4));
-  checkChunk(fn, chunk);
-  return Math.min(n, (chunk as { rows: number }).rows);
-}
 
 export class Core {
   readonly info: Info;

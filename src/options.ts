@@ -4,9 +4,13 @@
  * be ignored and give a different result than the caller meant, with no word. Shared by
  * the WASM API and the float64 reference, so both reject the same calls.
  */
+import type { LinearCrossEntropyArgs } from './types.js';
 import { ArgumentError } from './validate.js';
 
-const LOSS = ['reduction', 'ignoreIndex', 'labelSmoothing', 'weight', 'grad', 'softcap', 'zLoss', 'returnLse', 'returnAccuracy', 'gradFilter'];
+const LOSS = [
+  'reduction', 'ignoreIndex', 'labelSmoothing', 'weight', 'grad',
+  'softcap', 'zLoss', 'returnLse', 'returnAccuracy', 'gradFilter',
+];
 const LINEAR = ['x', 'w', 'b', 'n', 'd', 'c'];
 
 export const KNOWN = {
@@ -62,4 +66,30 @@ export function checkOutWritten(fn: string, out: unknown, unwritten: Record<stri
     const why = unwritten[key];
     if (value !== undefined && why) throw new ArgumentError(fn, `out.${key} would never be written: ${why}`);
   }
+}
+
+/**
+ * linearCrossEntropy holds the logits of at most this many bytes at once: above it the
+ * batch goes through in row blocks (the chunked path), so memory beyond the inputs and
+ * gradients stays O(block) however large N×C is.
+ */
+export const CHUNK_BYTES = 8 << 20;
+
+/** The gradient filter's class blocks: this many consecutive classes (the last may be fewer); the kernels' constant. */
+export { FILTER_CLASSES as GRAD_FILTER_CLASSES } from './kernels.js';
+
+const F32 = 4;
+
+/**
+ * Rows per block of linearCrossEntropy's chunked path: explicit, or the most whose logits
+ * fit CHUNK_BYTES (a multiple of 4). The gradient filter's row blocks are these blocks.
+ */
+export function blockRows(fn: string, chunk: LinearCrossEntropyArgs['chunk'], n: number, c: number): number {
+  if (chunk === undefined || chunk === 'auto') {
+    return n * c * F32 <= CHUNK_BYTES ? n : Math.max(1, Math.floor(CHUNK_BYTES / (c * F32 * 4)) * 4);
+  }
+  if (chunk === false) return n;
+  if (chunk === true) return Math.min(n, Math.max(1, Math.floor(CHUNK_BYTES / (c * F32 * 4)) * 4));
+  checkChunk(fn, chunk);
+  return Math.min(n, (chunk as { rows: number }).rows);
 }

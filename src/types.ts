@@ -27,8 +27,39 @@ export interface LossOptions {
   weight?: Float32Array | null;
   /** Compute gradients (default true). */
   grad?: boolean;
-  // TEMP (lead): documented by helper 15r.
-  softcap?: number | null; zLoss?: number; returnLse?: boolean; returnAccuracy?: boolean; gradFilter?: number;
+  /**
+   * Logit soft-capping (Gemma 2): the loss sees z' = cap·tanh(z/cap) in place of every
+   * logit z, and the gradients are those w.r.t. the raw logits, dz = dz'·(1 − tanh²(z/cap)).
+   * A finite number > 0; undefined or null (default) leaves the logits as they are.
+   * lse, accuracy and the z-loss are taken on z' too.
+   */
+  softcap?: number | null;
+  /**
+   * z-loss weight λ, finite and ≥ 0 (0 = off): adds λ·lse_i² per kept row (not an ignored
+   * row; every row with probability targets), lse_i = log Σ_c exp(z'_ic), NOT weighted by the
+   * class weights (as Liger Kernel's `lse_square_scale`). Reduced like the loss but 'mean'
+   * divides by the number of kept rows, not the weight sum (NaN when no row is kept).
+   * `loss` includes it; the result's `zLoss` holds it alone whenever this option is given.
+   */
+  zLoss?: number;
+  /** Return `lse`: log Σ_c exp(z'_ic) of every row, ignored rows included (default false). */
+  returnLse?: boolean;
+  /**
+   * Return `accuracy` (default false): the share of kept rows whose prediction — the lowest
+   * index among the maxima of the row's z', as torch.argmax — is the label; a row holding a
+   * NaN logit counts as wrong. With probability targets the label is the lowest index among
+   * the maxima of the target row as given (before smoothing). NaN when no row is kept.
+   */
+  returnAccuracy?: boolean;
+  /**
+   * Gradient filter ε, finite and ≥ 0 (0 = off; only with grad true). dZ (the gradient
+   * w.r.t. the raw logits) is cut into blocks of rows × 32 classes — linearCrossEntropy's
+   * chunk row blocks (one block of all rows for crossEntropy) — and a block in which every
+   * |dZ| < ε·g (g = 1/denominator for 'mean', 1 otherwise) is set to 0 and skipped by the
+   * backward: dlogits holds 0 there, and dx, dw, db are those of the filtered dZ. The result
+   * counts `skippedBlocks` of `blocks`.
+   */
+  gradFilter?: number;
 }
 
 export interface LinearArgs {
@@ -71,15 +102,26 @@ export interface LinearCrossEntropyArgs extends LinearArgs, LossOptions {
 }
 
 export interface CrossEntropyResult {
-  zLoss?: number | Float32Array; lse?: Float32Array; accuracy?: number; skippedBlocks?: number; blocks?: number;
   /** A number, or a Float32Array(n) of per-row losses with reduction 'none'. */
   loss: number | Float32Array;
   /** ∂loss/∂logits, n×c (absent with grad: false). */
   dlogits?: Float32Array;
+  /**
+   * The z-loss alone (present iff the zLoss option was given): a number, or a Float32Array(n)
+   * of per-row terms with reduction 'none' (0 on ignored rows). Already included in `loss`.
+   */
+  zLoss?: number | Float32Array;
+  /** log Σ_c exp(z'_ic) of every row, n (with returnLse). */
+  lse?: Float32Array;
+  /** Share of kept rows predicted right (with returnAccuracy); NaN when no row is kept. */
+  accuracy?: number;
+  /** Blocks of dZ the gradient filter set to 0 (with gradFilter > 0). */
+  skippedBlocks?: number;
+  /** Blocks of dZ in all: row blocks × ⌈c/32⌉ (with gradFilter > 0). */
+  blocks?: number;
 }
 
 export interface LinearCrossEntropyResult {
-  zLoss?: number | Float32Array; lse?: Float32Array; accuracy?: number; skippedBlocks?: number; blocks?: number;
   loss: number | Float32Array;
   /** ∂loss/∂x, n×d. */
   dx?: Float32Array;
@@ -87,12 +129,38 @@ export interface LinearCrossEntropyResult {
   dw?: Float32Array;
   /** ∂loss/∂b, length c; present when a bias was given. */
   db?: Float32Array;
+  /**
+   * The z-loss alone (present iff the zLoss option was given): a number, or a Float32Array(n)
+   * of per-row terms with reduction 'none' (0 on ignored rows). Already included in `loss`.
+   */
+  zLoss?: number | Float32Array;
+  /** log Σ_c exp(z'_ic) of every row, n (with returnLse). */
+  lse?: Float32Array;
+  /** Share of kept rows predicted right (with returnAccuracy); NaN when no row is kept. */
+  accuracy?: number;
+  /** Blocks of dZ the gradient filter set to 0 (with gradFilter > 0). */
+  skippedBlocks?: number;
+  /** Blocks of dZ in all: row blocks × ⌈c/32⌉ (with gradFilter > 0). */
+  blocks?: number;
 }
 
 /** Results of the float64 reference: the same shapes, in Float64Array. */
 export interface ReferenceCrossEntropyResult {
   loss: number | Float64Array;
   dlogits?: Float64Array;
+  /**
+   * The z-loss alone (present iff the zLoss option was given): a number, or a Float64Array(n)
+   * of per-row terms with reduction 'none' (0 on ignored rows). Already included in `loss`.
+   */
+  zLoss?: number | Float64Array;
+  /** log Σ_c exp(z'_ic) of every row, n (with returnLse). */
+  lse?: Float64Array;
+  /** Share of kept rows predicted right (with returnAccuracy); NaN when no row is kept. */
+  accuracy?: number;
+  /** Blocks of dZ the gradient filter set to 0 (with gradFilter > 0). */
+  skippedBlocks?: number;
+  /** Blocks of dZ in all: row blocks × ⌈c/32⌉ (with gradFilter > 0). */
+  blocks?: number;
 }
 
 export interface ReferenceLinearCrossEntropyResult {
@@ -100,4 +168,17 @@ export interface ReferenceLinearCrossEntropyResult {
   dx?: Float64Array;
   dw?: Float64Array;
   db?: Float64Array;
+  /**
+   * The z-loss alone (present iff the zLoss option was given): a number, or a Float64Array(n)
+   * of per-row terms with reduction 'none' (0 on ignored rows). Already included in `loss`.
+   */
+  zLoss?: number | Float64Array;
+  /** log Σ_c exp(z'_ic) of every row, n (with returnLse). */
+  lse?: Float64Array;
+  /** Share of kept rows predicted right (with returnAccuracy); NaN when no row is kept. */
+  accuracy?: number;
+  /** Blocks of dZ the gradient filter set to 0 (with gradFilter > 0). */
+  skippedBlocks?: number;
+  /** Blocks of dZ in all: row blocks × ⌈c/32⌉ (with gradFilter > 0). */
+  blocks?: number;
 }

@@ -23,9 +23,20 @@ export interface LossPlan {
   denominator: number;
   /** Rows that count (not ignored): with 'mean', a zero denominator over kept rows is 0/0. */
   keptRows: number;
-  softcap: number; zLoss: number; zLossGiven: boolean; returnLse: boolean; returnAccuracy: boolean; gradFilter: number;
   /** Σ_c w_c (c without weights): the smoothing term's share of the target mass. */
   weightSum: number;
+  /** The cap of z' = cap·tanh(z/cap), or 0: no soft-capping. */
+  softcap: number;
+  /** z-loss weight λ (0 = off). */
+  zLoss: number;
+  /** Whether the zLoss option was given (0 included): the result then carries `zLoss`. */
+  zLossGiven: boolean;
+  /** Return log Σ exp(z') of every row. */
+  returnLse: boolean;
+  /** Return the share of kept rows predicted right. */
+  returnAccuracy: boolean;
+  /** Gradient filter ε (0 = off; > 0 only with grad true). */
+  gradFilter: number;
 }
 
 export class ArgumentError extends TypeError {
@@ -68,6 +79,22 @@ export function checkOptionalFloat32(
 
 const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
 
+/** An optional finite number ≥ 0 (undefined → 0); `what` says what it is in the error. */
+function checkNonNegative(fn: string, name: string, v: unknown, what: string): number {
+  if (v === undefined) return 0;
+  if (typeof v !== 'number' || !(v >= 0 && v < Infinity)) {
+    throw new ArgumentError(fn, `${name} must be a finite number ≥ 0 (${what}; 0 = off), got ${describe(v)}`);
+  }
+  return v;
+}
+
+/** An optional boolean (undefined → false). */
+function checkFlag(fn: string, name: string, v: unknown): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') throw new ArgumentError(fn, `${name} must be a boolean, got ${describe(v)}`);
+  return v;
+}
+
 /** Checks the target and the loss options of a call with n rows and c classes. */
 export function planLoss(fn: string, target: Target, n: number, c: number, options: LossOptions): LossPlan {
   const reduction = options.reduction ?? 'mean';
@@ -85,6 +112,19 @@ export function planLoss(fn: string, target: Target, n: number, c: number, optio
   const grad = options.grad ?? true;
   if (typeof grad !== 'boolean') throw new ArgumentError(fn, `grad must be a boolean, got ${describe(grad)}`);
 
+  const softcap = options.softcap ?? 0;
+  if (options.softcap != null && !(typeof softcap === 'number' && softcap > 0 && softcap < Infinity)) {
+    throw new ArgumentError(fn, `softcap must be a positive finite number (the cap in cap·tanh(z/cap)), got ${describe(softcap)}`);
+  }
+  const zLossGiven = options.zLoss !== undefined;
+  const zLoss = checkNonNegative(fn, 'zLoss', options.zLoss, 'the z-loss weight λ in λ·lse²');
+  const returnLse = checkFlag(fn, 'returnLse', options.returnLse);
+  const returnAccuracy = checkFlag(fn, 'returnAccuracy', options.returnAccuracy);
+  const gradFilter = checkNonNegative(fn, 'gradFilter', options.gradFilter, 'the filter threshold ε');
+  if (gradFilter > 0 && !grad) {
+    throw new ArgumentError(fn, 'gradFilter filters the gradient, and grad is false (none is computed)');
+  }
+
   const weight = checkOptionalFloat32(fn, 'weight', options.weight, c, 'c');
   let weightSum = c;
   if (weight) {
@@ -100,9 +140,7 @@ export function planLoss(fn: string, target: Target, n: number, c: number, optio
 
   const plan: LossPlan = {
     reduction, ignoreIndex, smoothing, weight, grad, labels: null, probs: null, denominator: 1, keptRows: n, weightSum,
-    // TEMP (lead): replaced by helper 15r's checked options.
-    softcap: (options as any).softcap ?? 0, zLoss: (options as any).zLoss ?? 0, zLossGiven: (options as any).zLoss !== undefined,
-    returnLse: !!(options as any).returnLse, returnAccuracy: !!(options as any).returnAccuracy, gradFilter: (options as any).gradFilter ?? 0,
+    softcap, zLoss, zLossGiven, returnLse, returnAccuracy, gradFilter,
   };
 
   if (target instanceof Float32Array) {
