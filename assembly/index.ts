@@ -11,6 +11,7 @@ export { softmax_rows_f32, log_softmax_rows_f32 } from './softmax';
 export { xent_index_rows_f32 } from './xent_index';
 export { xent_prob_rows_f32 } from './xent_prob';
 export { exp_f32 } from './exp'; // test-only: test/exp.test.ts checks expf4 against Math.exp
+export { tanh_f32 } from './tanh'; // test-only: test/tanh.test.ts
 
 /** First byte the TypeScript arena may use (after static data), 16-byte aligned. */
 export function heap_base(): usize {

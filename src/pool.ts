@@ -83,7 +83,7 @@ export function workerPlatform(): { spawn: Spawn } | { reason: string } {
 const KERNELS: Record<KernelName, true> = {
   gemm_nt_f32: true, gemm_nn_f32: true, gemm_tn_f32: true, gemm_nt_f32_scratch: true, gemm_nn_f32_scratch: true,
   gemm_tn_f32_scratch: true, colsum_f32: true, softmax_rows_f32: true, log_softmax_rows_f32: true,
-  xent_index_rows_f32: true, xent_prob_rows_f32: true, exp_f32: true, sgd_update_f32: true,
+  xent_index_rows_f32: true, xent_prob_rows_f32: true, exp_f32: true, tanh_f32: true, sgd_update_f32: true,
   sgd_momentum_update_f32: true, adam_update_f32: true, adamw_update_f32: true,
 };
 const KERNEL_NAMES = Object.keys(KERNELS) as KernelName[];

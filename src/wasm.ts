@@ -35,6 +35,7 @@ export interface KernelExports {
     c: number, rowBegin: number, rowEnd: number, smoothing: number, gradScale: number, grad: number): void;
   /** Test-only (test/exp.test.ts): out[i] = the kernels' SIMD exp of x[i], i < len. */
   exp_f32(out: number, x: number, len: number): void;
+  tanh_f32(out: number, x: number, len: number): void;
   // Optimizer updates (assembly/sgd.ts, momentum.ts, adam.ts): in place on param and the state buffers.
   sgd_update_f32(param: number, grad: number, len: number, lr: number, weightDecay: number): void;
   sgd_momentum_update_f32(param: number, grad: number, velocity: number, len: number, lr: number,
