@@ -47,3 +47,11 @@ export function loss_params_offsets(out: usize): i32 {
   store<f64>(r, zLoss, 16);
   store<f64>(r, hit, 24);
 }
+
+/**
+ * lse = m + log s for a row of max m and s = Σ exp(z − m); a row whose max is ±∞ has lse = m
+ * (as torch.logsumexp), where exp(z − m) would make s NaN.
+ */
+@inline export function logSumExp(m: f32, s: f64): f64 {
+  return isFinite<f32>(m) || isNaN<f32>(m) ? <f64>m + Math.log(s) : <f64>m;
+}

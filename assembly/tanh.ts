@@ -3,36 +3,37 @@
 //
 // tanh is odd, so it is computed on a = |x| and x's sign bit is put back with bit operations:
 // tanh(−x) is −tanh(x) bit for bit, tanh(−0) = −0, and a NaN stays NaN. Two branch-free
-// halves, one picked per lane with v128.bitselect (a ≥ 0.55f, false for NaN):
+// halves, one picked per lane with v128.bitselect (a ≥ 0.55f, false for NaN). Plain
+// f32x4/f64x2 mul, add and div only, no simd.ts madd (it fuses on the relaxed build) and no
+// expf4 (it uses madd): the two builds give the same bits. u = 2^-24 below.
 //
-//   a < 0.55: the odd Taylor polynomial to x^19, t = a + a·(s·P(s)), s = a², Horner in s.
-//     The series alternates with decreasing terms there, so the truncation error is below the
-//     first omitted term, 9.7e-5·a^21 ≤ 3.5e-10 absolute, 7e-10 relative to tanh(0.55) ≈ 0.5
-//     (and smaller for smaller a: the relative error goes as a^20). The correction a·s·P(s)
-//     is at most 0.09 of the result (a/3·a² ≤ 0.056, s.t. |a·s·P| ≤ a³/3), so its rounding
-//     errors (a few ULP of itself) are below 0.2 ULP of t; the final add rounds once (0.5 ULP).
-//     Subnormal a: s = 0 and t = a exactly.
-//   a ≥ 0.55: e = exp(−2a) ≤ exp(−1.1) < 1/3, t = 1 − q with q = 2e/(1 + e) ≤ 0.5 (so t ≥ 0.5
-//     and 1 − q never cancels). a is clamped to 10 first (pmin keeps NaN): past a ≈ 9.01,
-//     q < 2^-25 and t rounds to 1, so from 10 on, inf included, the result is exactly 1.
-//     e comes from exp2 range reduction and a degree-8 Taylor polynomial written here, not
-//     exp.ts's expf4: expf4 goes through simd.ts's madd, which fuses on the relaxed build,
-//     and this kernel must give the same bits on both builds (so plain f32x4.mul/add only).
-//     y = −2a (exact) = n·ln2 + r, n = round(y·log2 e) ∈ [−29, −1] by the 1.5·2^23 trick,
-//     r = (y − n·LN2_HI) − n·LN2_LO with the first product and subtraction exact
-//     (LN2_HI has 9 significant bits, |n| < 2^5), |r| ≤ 0.347; exp r = 1 + (r + r²·Q(r)),
-//     truncation r^9/9! < 2e-10 relative; 2^n is one exact normal scale factor.
-//     e is within about 1 ULP of exp(−2a); the error of t: |dt/de| = 2/(1 + e)² ≤ 2
-//     propagates e's error as ≤ 1.13·ULP(e) ≤ 0.57 ULP(t) (e < 1/2 and t ≥ 1/2, so ULP(e) ≤
-//     ULP(t)/2), plus the rounding of 1 + e (≤ 0.38 ULP(t) in q), of the division (q < 1/2:
-//     ≤ 0.25 ULP(t)) and of 1 − q (0.5 ULP): ≤ 1.7 ULP in all, worst at a = 0.55, falling to
-//     0.5 ULP as e → 0.
+//   a < 0.55: the odd Taylor polynomial to x^19, t = a + c, c = a·(s·P(s)), s = a², P by
+//     Horner in s from the f32-rounded coefficients. The series alternates with decreasing
+//     terms there, so the truncation error is below the first omitted term, 9.7e-5·a^21 ≤
+//     3.5e-10, relative ≤ 7e-10 ≈ 0.012 u. c is small: |c| ≤ a³/3 and |c|/t ≤ 0.111. Its
+//     relative error is ≤ 4u (s: 1u, Horner with the coefficients' rounding: 1.5u, the
+//     sensitivity of P to s: 0.12u, the two products: 1u), which is ≤ 4·0.111 = 0.44 ULP of t
+//     (ULP(t) ≥ t·u); with the final add's 0.5 ULP, ≤ 0.96 ULP. Subnormal a: s = 0, t = a.
+//   a ≥ 0.55: e = exp(−2a) ≤ exp(−1.1) < 1/3 and t = 1 − 2e/(1 + e) (≥ 1/2, no cancellation).
+//     a is clamped to 10 first (pmin keeps NaN): past a ≈ 9.01 tanh rounds to 1, so from 10 on,
+//     inf included, the result is exactly 1. y = −2a (exact) = n·ln2 + r with n = round(y·log2 e)
+//     ∈ [−29, 0] by the 1.5·2^23 trick, r = (y − n·LN2_HI) − n·LN2_LO (LN2_HI has 9
+//     significant bits and |n| < 2^5, so the product and the first subtraction are exact),
+//     |r| ≤ 0.347, and m = expm1 r ≈ r + r²·Q(r) in f32, Q the Taylor polynomial of degree 6
+//     (truncation < 2e-10 relative). Then e = (1 + m)·2^n, 1 + e, the quotient and 1 − q are
+//     formed in f64 (f64x2, two lanes at a time; each rounding 2^-53) and t is rounded to f32
+//     once. e's relative error: r's rounding ≤ 2^-26 absolute (0.25u), m's last add ≤ 2^-26
+//     over 1 + m ≥ 0.707 (0.35u), r²·Q (≤ 0.07, ~3u relative: 0.3u), the ln 2 split and the
+//     truncation (0.01u): ≤ 0.91u. It moves t by |dt/de|·e·0.91u = 2e/(1 + e)²·0.91u ≤
+//     0.375·0.91u = 0.34 ULP (t ≥ 1/2: ULP(t) = u); with the f32 rounding, ≤ 0.85 ULP.
 //
-// ULP error against the exact tanh (test/tanh.test.ts: every float32 in [0, 20] at a stride
-// of 61 bit patterns and all of them around 0.55 and at the saturation, their negatives, the
-// special values; both builds, which agree bit for bit): ≤ 1.5 ULP stated (measured 1.01 for
-// a ≥ 0.55 and 0.74 below), |t| ≤ 1, tanh(±inf) = ±1, tanh(±0) = ±0, NaN → NaN.
-import { loadPartial, storePartial } from './simd';
+// Bound stated: ≤ 1 ULP of the exact tanh everywhere (so faithfully rounded: the result is
+// one of the two float32s around tanh x), |t| ≤ 1. Measured (test/tanh.test.ts: every float32
+// in [0, 20] at a stride of 61 bit patterns, every one within 2^16 patterns of 0.55 and of the
+// saturation, their negatives, the special values; both builds, bit for bit the same):
+// 0.81 ULP below 0.55 (at 0.54704), 0.61 from 0.55 on (0.63 on a finer grid of [0.8, 0.9]).
+// tanh(±inf) = ±1, tanh(±0) = ±0, NaN → NaN.
+import { loadPartial, storePartial, promoteLo, promoteHi } from './simd';
 
 /** The switch point between the polynomial (below) and the exp form (from it on). */
 @inline const SWITCH: f32 = 0.55;
@@ -54,7 +55,7 @@ import { loadPartial, storePartial } from './simd';
 @inline const MAGIC_BITS: i32 = 0x4b400000;
 @inline const LN2_HI: f32 = 0.693359375;
 @inline const LN2_LO: f32 = -2.12194440e-4;
-// Taylor coefficients 1/k! of exp r, k = 2…8, rounded to f32.
+// Taylor coefficients 1/k! of exp r, k = 2…8, rounded to f32: expm1 r ≈ r + r²·Σ E_k r^(k−2).
 @inline const E2: f32 = 0.5;
 @inline const E3: f32 = 0.16666667;
 @inline const E4: f32 = 0.041666668;
@@ -66,6 +67,13 @@ import { loadPartial, storePartial } from './simd';
 @inline function mul(a: v128, b: v128): v128 { return f32x4.mul(a, b); }
 @inline function add(a: v128, b: v128): v128 { return f32x4.add(a, b); }
 @inline function k(c: f32): v128 { return f32x4.splat(c); }
+
+/** 1 − 2e/(1 + e) in f64 for two lanes, e = (1 + m)·p2 (p2 a power of 2), as f32 in lanes 0, 1. */
+@inline function large2(m: v128, p2: v128): v128 {
+  const one = f64x2.splat(1);
+  const e = f64x2.mul(f64x2.add(one, m), p2);
+  return f32x4.demote_f64x2_zero(f64x2.sub(one, f64x2.div(f64x2.add(e, e), f64x2.add(one, e))));
+}
 
 /** tanh of each lane (see the header for the method and error); the same bits on both builds. */
 @inline export function tanhf4(x: v128): v128 {
@@ -88,15 +96,17 @@ import { loadPartial, storePartial } from './simd';
   const n = i32x4.sub(t, i32x4.splat(MAGIC_BITS));
   let r = f32x4.sub(y, mul(nf, k(LN2_HI)));
   r = f32x4.sub(r, mul(nf, k(LN2_LO)));
-  let q = add(mul(k(E8), r), k(E7));
-  q = add(mul(q, r), k(E6));
-  q = add(mul(q, r), k(E5));
-  q = add(mul(q, r), k(E4));
-  q = add(mul(q, r), k(E3));
-  q = add(mul(q, r), k(E2));
-  const er = add(k(1), add(r, mul(mul(r, r), q)));
-  const e = mul(er, i32x4.shl(i32x4.add(n, i32x4.splat(127)), 23));
-  const large = f32x4.sub(k(1), f32x4.div(add(e, e), add(k(1), e)));
+  let h = add(mul(k(E8), r), k(E7));
+  h = add(mul(h, r), k(E6));
+  h = add(mul(h, r), k(E5));
+  h = add(mul(h, r), k(E4));
+  h = add(mul(h, r), k(E3));
+  h = add(mul(h, r), k(E2));
+  const m = add(r, mul(mul(r, r), h)); // expm1 r
+  const p2 = i32x4.shl(i32x4.add(n, i32x4.splat(127)), 23); // 2^n, normal for n ≥ −29
+  // The rest in f64, two lanes at a time (1 + m and the scaling by 2^n are exact there).
+  const lo = large2(promoteLo(m), promoteLo(p2)), hi = large2(promoteHi(m), promoteHi(p2));
+  const large = v128.shuffle<f32>(lo, hi, 0, 1, 4, 5);
   const mag = v128.bitselect(large, small, f32x4.ge(a, k(SWITCH)));
   return v128.or(mag, v128.and(x, i32x4.splat(0x80000000)));
 }

@@ -24,7 +24,7 @@
 // Per row a record [loss, lse, zLoss, hit] (loss_params.ts storeRecord); ignored rows get
 // [0, lse or 0, 0, −1], with lse computed only when allLse is set (returnLse).
 import { rowMax, rowExpStoreSum, rowExpSum, rowScale, rowFirstIndexOf } from './rowops';
-import { LossParams, storeRecord } from './loss_params';
+import { LossParams, storeRecord, logSumExp } from './loss_params';
 import { rowSoftcap, softcapGrad4, softcapGrad1 } from './softcap';
 import { expf4 } from './exp';
 import { loadPartial, storePartial, laneMask, promoteLo, promoteHi, hsumF64, flushBelow, flushBelow1, DZ_FLUSH } from './simd';
@@ -94,7 +94,7 @@ export function xent_index_rows_f32(
       if (allLse) {
         if (cap != 0) { rowSoftcap(di, zi, c, cap); src = di; }
         const m = rowMax(src, c);
-        lse = <f64>m + Math.log(rowExpSum(src, c, m));
+        lse = logSumExp(m, rowExpSum(src, c, m));
       }
       storeRecord(rows, i, 0, lse, 0, -1);
       if (grad) memory.fill(di, 0, <usize>c << 2);
@@ -111,7 +111,7 @@ export function xent_index_rows_f32(
     // A capped row keeps z' for its last pass, so its exp pass only sums.
     const s = grad && cap == 0 ? rowExpStoreSum(di, src, c, m) : rowExpSum(src, c, m);
     const logS = Math.log(s);
-    const lse = <f64>m + logS;
+    const lse = logSumExp(m, s);
     storeRecord(rows, i, (1 - eps) * wy * (<f64>(m - zy) + logS) + epsOverC * (smoothSum + <f64>weightSum * logS),
       lse, zLoss != 0 ? zLoss * lse * lse : 0, hit);
 

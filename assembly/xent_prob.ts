@@ -13,7 +13,7 @@
 // dz), accuracy (hit when the lowest index of the max of z' is the lowest index of the max
 // of q). Per row the record [loss, lse, zLoss, hit]; every row is kept.
 import { rowMax, rowExpStoreSum, rowExpSum, rowFirstIndexOf } from './rowops';
-import { LossParams, storeRecord } from './loss_params';
+import { LossParams, storeRecord, logSumExp } from './loss_params';
 import { rowSoftcap, softcapGrad4 } from './softcap';
 import { expf4 } from './exp';
 import { loadPartial, storePartial, laneMask, promoteLo, promoteHi, hsumF64, flushBelow, DZ_FLUSH } from './simd';
@@ -70,7 +70,7 @@ export function xent_prob_rows_f32(
     const mass = hsumF64(mass0, mass1), gap = hsumF64(gap0, gap1);
     // A capped row keeps z' for its last pass, so its exp pass only sums.
     const s = grad && cap == 0 ? rowExpStoreSum(di, src, c, m) : rowExpSum(src, c, m);
-    const lse = <f64>m + Math.log(s);
+    const lse = logSumExp(m, s);
     storeRecord(rows, i, gap + mass * Math.log(s), lse, zLoss != 0 ? zLoss * lse * lse : 0, hit);
     if (grad) {
       // The z-loss term joins the scale of exp(z − m); without it, rounded exactly as before.
