@@ -21,6 +21,11 @@
 //   engines  Node 20/22/24, Deno and Bun (test/engines) taking turns: the resident step on each
 //            build and 1 and 2 threads, the 512³ matmul, beside each engine's own SIMD peak
 //            (bench/engines.mjs → bench/results/engines.*; about 3 min, --quick about 1)
+//   vocab-options  the options of issue 15 (gradFilter, softcap, zLoss, returnLse, returnAccuracy)
+//            on the large-vocabulary step, peaked (trained-like) and flat logits: time ÷ the plain
+//            step, blocks skipped, what the filter changes in dW and dX (bench/vocab-options.mjs →
+//            bench/results/vocab-options.*; about 8 min, --quick about 3; only with --section
+//            vocab-options; --plain-only times the plain step alone, for a build without the options)
 //
 //   npm run bench                        full run, every section: main about 5 min on the 2-core dev
 //                                        machine with other jobs running (most of it the reference and
@@ -99,18 +104,21 @@ const { values: opt } = parseArgs({
     'probe-runs': { type: 'string', default: '2' },
     section: { type: 'string' },
     slow: { type: 'boolean', default: false },
+    'plain-only': { type: 'boolean', default: false },
   },
 });
 
 // Sections: main (the table above), vocab (bench/vocab.mjs), threads (bench/threads.mjs),
 // browser (bench/browser.mjs), data (bench/data.mjs), engines (bench/engines.mjs), cli
-// (bench/cli.mjs). A full run has all but cli (browser skips itself, exit 0, without
-// Chromium); cli runs only when named (it writes a 1 GB file); --shapes, --peers and --ops
-// select within main and imply it.
-const SECTIONS = ['main', 'vocab', 'threads', 'browser', 'data', 'engines', 'cli'];
+// (bench/cli.mjs), vocab-options (bench/vocab-options.mjs). A full run has all but cli and
+// vocab-options (browser skips itself, exit 0, without Chromium); cli runs only when named
+// (it writes a 1 GB file), and so does vocab-options (about 8 min); --shapes, --peers and
+// --ops select within main and imply it.
+const SECTIONS = ['main', 'vocab', 'threads', 'browser', 'data', 'engines', 'cli', 'vocab-options'];
+const NAMED_ONLY = ['cli', 'vocab-options'];
 const sections = opt.section
   ? opt.section.split(',').map((s) => s.trim()).filter(Boolean)
-  : opt.shapes || opt.peers || opt.ops ? ['main'] : SECTIONS.filter((s) => s !== 'cli');
+  : opt.shapes || opt.peers || opt.ops ? ['main'] : SECTIONS.filter((s) => !NAMED_ONLY.includes(s));
 for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`bench: unknown section '${s}' (${SECTIONS.join(', ')})`);
 
 function pick(list, spec, name, ids) {
@@ -136,6 +144,9 @@ else {
     if (section === 'data') await (await import('./data.mjs')).data({ quick: opt.quick, save: opt.save || !opt.quick });
     if (section === 'cli') await (await import('./cli.mjs')).cli({ quick: opt.quick, save: opt.save || !opt.quick });
     if (section === 'engines') await (await import('./engines.mjs')).engines({ quick: opt.quick, save: opt.save || !opt.quick });
+    if (section === 'vocab-options') {
+      await (await import('./vocab-options.mjs')).vocabOptions({ quick: opt.quick, save: opt.save || !opt.quick, plainOnly: opt['plain-only'] });
+    }
   }
 }
 
