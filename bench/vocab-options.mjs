@@ -35,7 +35,7 @@
 //   - the plain step: median ms, GFLOP/s (6·N·D·C flops, nominal for every variant), % of the
 //     measured SIMD peak (bench/peak.mjs, before and after, best sample; one core's peak times
 //     the instance's threads);
-//   - gradFilter 2^-12 (CCE's filter_eps for float32) ÷ plain; skippedBlocks ÷ blocks; what the
+//   - gradFilter 2^-12 (the ε; CCE's filter_eps "auto" is 2^-12 for bfloat16, 2^-28 for float32) ÷ plain; skippedBlocks ÷ blocks; what the
 //     filter changes: max |ΔdW|, max |ΔdX|, max |Δdb| against the plain call's gradients, also
 //     ÷ max |dW|, |dX|, |db| of the plain call; the loss must not change;
 //   - softcap: 30, zLoss: 1e-4, both, returnLse + returnAccuracy, each ÷ plain;
@@ -66,7 +66,7 @@ export const OPTION_SHAPES = [
   { id: '2048x256x32768', n: 2048, d: 256, c: 32768, big: true },
 ];
 export const OPTION_DISTRIBUTIONS = ['peaked-zipf', 'peaked-uniform', 'flat'];
-/** gradFilter ε: 2^-12, CCE's filter_eps for float32. */
+/** gradFilter ε: 2^-12, the threshold (CCE's "auto" filter_eps for bfloat16). */
 export const GRAD_FILTER = 2 ** -12;
 /** Classes per gradFilter block (spec: GRAD_FILTER_CLASSES). */
 const FILTER_CLASSES = 32;
