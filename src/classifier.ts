@@ -263,18 +263,6 @@ function checkRows(fn: string, name: string, x: unknown, d: number, rows: number
 }
 
 /** Mean cross-entropy (float64 log-sum-exp) and accuracy of logits rows against labels; sums, for chunks. */
-function scoreLogits(z: Float32Array, labels: Int32Array, offset: number, m: number, c: number, acc: { loss: number; hits: number }) {
-  for (let i = 0; i < m; i++) {
-    const o = i * c, y = labels[offset + i];
-    let best = 0, max = z[o];
-    for (let j = 1; j < c; j++) if (z[o + j] > max) { max = z[o + j]; best = j; }
-    let s = 0;
-    for (let j = 0; j < c; j++) s += Math.exp(z[o + j] - max);
-    acc.loss += max - z[o + y] + Math.log(s);
-    if (best === y) acc.hits++;
-  }
-}
-
 const settingsKey = (s: Settings) => JSON.stringify({ ...s, classWeight: s.classWeight && Array.from(s.classWeight) });
 
 export class SoftmaxClassifier {
@@ -719,9 +707,25 @@ export class SoftmaxClassifier {
     }
   }
 
+  /**
+   * Mean loss and accuracy in one pass of the kernels per chunk of rows: linearCrossEntropy
+   * without gradients, its accuracy counted by the row kernel (returnAccuracy; ties go to the
+   * lowest class, as predict()) rather than from logits copied out and scanned in JavaScript.
+   */
   #score(x: Float32Array, y: Int32Array, n: number): { loss: number; accuracy: number } {
-    const acc = { loss: 0, hits: 0 };
-    this.#chunks(x, n, (z, r0, m) => scoreLogits(z, y, r0, m, this.classes, acc));
-    return { loss: acc.loss / n, accuracy: acc.hits / n };
+    const { w, b } = this.#live('classifier');
+    const d = this.inputs, c = this.classes;
+    let loss = 0, hits = 0;
+    for (let r0 = 0; r0 < n; r0 += CHUNK_ROWS) {
+      const m = Math.min(CHUNK_ROWS, n - r0);
+      const r = this.#sce.linearCrossEntropy({
+        x: x.subarray(r0 * d, (r0 + m) * d), w, b, target: y.subarray(r0, r0 + m), n: m, d, c,
+        grad: false, reduction: 'sum', returnAccuracy: true,
+      });
+      loss += r.loss as number;
+      // accuracy = hits / m (every label is a class: none ignored), so this is the count exactly.
+      hits += Math.round(r.accuracy! * m);
+    }
+    return { loss: loss / n, accuracy: hits / n };
   }
 }
