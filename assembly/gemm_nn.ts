@@ -3,6 +3,7 @@
 // Axpy form, AX_MR × 4·AX_NV v128 register tile with k/row cache blocks: see gemm_axpy.ts,
 // which also states the element order (independent of the row range) and the error bound,
 // ≤ k·u·Σ_p |A[i,p]·B[p,j]| (u = 2^-24). With accumulate = 0 C is overwritten, else added to.
+// mask (0: none): gradFilter's kept class blocks (grad_filter.ts); p runs only over those.
 import { gemmAxpy, axpyScratchBytes } from './gemm_axpy';
 
 export function gemm_nn_f32(

@@ -4,6 +4,8 @@
 // Axpy form, AX_MR × 4·AX_NV v128 register tile with k/row cache blocks: see gemm_axpy.ts,
 // which also states the element order (independent of the row range) and the error bound,
 // ≤ k·u·Σ_p |A[p,i]·B[p,j]| (u = 2^-24). With accumulate = 0 C is overwritten, else added to.
+// mask (0: none): gradFilter's kept class blocks (grad_filter.ts); only those rows (classes) are
+// computed, the others are zero-filled (left alone when accumulating).
 import { gemmAxpy, axpyScratchBytes } from './gemm_axpy';
 
 export function gemm_tn_f32(
