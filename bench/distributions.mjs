@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { mulberry32 } from '../build/index.js';
 
 export const DISTRIBUTIONS = ['narrow', 'wide', 'trained', 'raw'];
 
@@ -22,15 +23,8 @@ export const DESCRIPTIONS = {
   raw: 'mnist pixels 0–255, Glorot W, b = 0',
 };
 
-/** mulberry32 in [0, 1), as common.mjs makeData. */
-function rng(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Uniform numbers in [0, 1) from a seed: the package's mulberry32. */
+const rng = mulberry32;
 
 let digits = null;
 /** The 10,000 digits (pixels 0–255, 784 each) and their labels, interleaved by class. */

@@ -55,6 +55,7 @@
 // Without --plain-only, a library that rejects the options stops the section with a message.
 // Results: bench/results/vocab-options.{json,md} (build/bench/ for --quick, unless --save).
 import os from 'node:os';
+import { mulberry32 } from '../build/index.js';
 import { median } from './measure.mjs';
 import { measurePeak, mergePeaks } from './peak.mjs';
 import { MiB, autoBlockRows, chunkBytes, importLibrary, stamp, writeSection } from './common.mjs';
@@ -100,15 +101,8 @@ const envInt = (name, fallback) => {
 
 // ---------------------------------------------------------------- inputs
 
-/** mulberry32 in [0, 1), as common.mjs. */
-function rng(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Uniform numbers in [0, 1) from a seed: the package's mulberry32. */
+const rng = mulberry32;
 
 /** Standard normal samples (Box–Muller) from a uniform source. */
 function gaussian(rand) {

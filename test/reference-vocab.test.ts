@@ -16,7 +16,7 @@ import { crossEntropy, linear, linearCrossEntropy } from '../src/reference.js';
 import { blockRows, CHUNK_BYTES, GRAD_FILTER_CLASSES } from '../src/options.js';
 import { planLoss } from '../src/validate.js';
 import type { LossOptions, Reduction, Target } from '../src/types.js';
-import { randomDyadic, randomFloat32, randomLabels, randomProbs, rng } from './helpers.js';
+import { expectMatch, randomDyadic, randomFloat32, randomLabels, randomProbs, rng, value, type Num } from './helpers.js';
 
 // ------------------------------------------------------------------ helpers
 
@@ -186,7 +186,6 @@ describe('(a) gradients with softcap and zLoss match central finite differences'
 
 // ------------------------------------------------------------------ (b) PyTorch
 
-type Num = number | 'NaN' | 'Infinity' | '-Infinity';
 interface VocabCase {
   name: string; n: number; c: number; d?: number; targetKind: 'index' | 'probs';
   options: Omit<LossOptions, 'weight'> & { weight?: number[] };
@@ -199,24 +198,7 @@ interface VocabCase {
 const fixtures: { generator: string; crossEntropy: VocabCase[]; linearCrossEntropy: VocabCase[] } =
   JSON.parse(readFileSync(new URL('./fixtures/torch-vocab.json', import.meta.url), 'utf8'));
 
-const value = (v: Num) => (typeof v === 'number' ? v : Number(v));
-const values = (v: Num | Num[]) => (Array.isArray(v) ? v.map(value) : [value(v)]);
 
-/**
- * Every element: NaN where torch has NaN, the same infinity where torch has one, else
- * |got − want| ≤ tol·scale, scale the largest finite |want| of the array (at least 1e-3).
- */
-function expectMatch(got: ArrayLike<number> | number | undefined, want: Num | Num[], tol: number, what: string) {
-  expect(got, what).toBeDefined();
-  const g = typeof got === 'number' ? [got] : Array.from(got!);
-  const w = values(want);
-  expect(g.length, what).toBe(w.length);
-  const scale = Math.max(1e-3, ...w.filter(Number.isFinite).map(Math.abs));
-  for (let k = 0; k < w.length; k++) {
-    if (!Number.isFinite(w[k])) expect(g[k], `${what}[${k}]`).toBe(w[k]);
-    else expect(Math.abs(g[k] - w[k]), `${what}[${k}]: ${g[k]} vs torch ${w[k]}`).toBeLessThanOrEqual(tol * scale);
-  }
-}
 
 function fixtureArgs(k: VocabCase) {
   const target = k.targetKind === 'probs' ? Float32Array.from(k.target) : Int32Array.from(k.target);

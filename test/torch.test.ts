@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init, reference, SoftmaxClassifier, type FitOptions, type SoftmaxCE } from '../src/index.js';
 import type { LossOptions } from '../src/types.js';
+import { expectMatch, value, type Num } from './helpers.js';
 
-type Num = number | 'NaN' | 'Infinity' | '-Infinity';
 interface LossCase {
   name: string; n: number; c: number; d?: number; options: LossOptions & { weight?: number[] }; targetKind: 'index' | 'probs';
   logits?: Num[]; x?: number[]; w?: number[]; b?: number[]; target: number[];
@@ -25,25 +25,7 @@ interface OptimCase {
 const fixtures: { crossEntropy: LossCase[]; linearCrossEntropy: LossCase[]; optim: OptimCase[] } =
   JSON.parse(readFileSync(new URL('./fixtures/torch.json', import.meta.url), 'utf8'));
 
-const value = (v: Num) => (typeof v === 'number' ? v : Number(v));
-const values = (v: Num | Num[]) => (Array.isArray(v) ? v.map(value) : [value(v)]);
 
-/**
- * Every element: NaN where torch has NaN, the same infinity where torch has one, else
- * |got − want| ≤ tol·scale with scale the largest finite |want| of the array (at least 1e-3,
- * so that an all-tiny gradient is not held to a relative bound below its own rounding).
- */
-function expectMatch(got: ArrayLike<number> | number | undefined, want: Num | Num[], tol: number, what: string) {
-  expect(got, what).toBeDefined();
-  const g = typeof got === 'number' ? [got] : Array.from(got!);
-  const w = values(want);
-  expect(g.length, what).toBe(w.length);
-  const scale = Math.max(1e-3, ...w.filter(Number.isFinite).map(Math.abs));
-  for (let k = 0; k < w.length; k++) {
-    if (Number.isNaN(w[k]) || !Number.isFinite(w[k])) expect(g[k], `${what}[${k}]`).toBe(w[k]);
-    else expect(Math.abs(g[k] - w[k]), `${what}[${k}]: ${g[k]} vs torch ${w[k]}`).toBeLessThanOrEqual(tol * scale);
-  }
-}
 
 function args(k: LossCase) {
   const target = k.targetKind === 'probs' ? Float32Array.from(k.target) : Int32Array.from(k.target);

@@ -19,12 +19,11 @@ import { instantiate } from '../src/wasm.js';
 import { FILTER_CLASSES, LOSS_PARAM_NAMES, LOSS_PARAMS_BYTES } from '../src/kernels.js';
 import { blockRows } from '../src/options.js';
 import type { LossOptions, Target } from '../src/types.js';
-import { randomFloat32, randomLabels, randomProbs, rng, type Rng } from './helpers.js';
+import { expectMatch, randomFloat32, randomLabels, randomProbs, rng, value, type Num, type Rng } from './helpers.js';
 
 const BUILD = (process.env.SCE_BUILD as 'simd' | 'relaxed' | undefined) ?? 'simd';
 const WASM_TOL = 1e-5;
 
-type Num = number | 'NaN' | 'Infinity' | '-Infinity';
 interface VocabCase {
   name: string; n: number; c: number; d?: number; targetKind: 'index' | 'probs';
   options: LossOptions & { weight?: number[] };
@@ -33,23 +32,7 @@ interface VocabCase {
 }
 const fixtures: { generator: string; crossEntropy: VocabCase[]; linearCrossEntropy: VocabCase[] } =
   JSON.parse(readFileSync(new URL('./fixtures/torch-vocab.json', import.meta.url), 'utf8'));
-const value = (v: Num) => (typeof v === 'number' ? v : Number(v));
 
-/**
- * Every element: the same non-finite value where `want` has one, else |got − want| ≤
- * tol·scale, scale the largest finite |want| of the array (at least 1e-3).
- */
-function expectMatch(got: ArrayLike<number> | number | undefined, want: ArrayLike<Num> | Num, tol: number, what: string) {
-  expect(got, what).toBeDefined();
-  const g = typeof got === 'number' ? [got] : Array.from(got!);
-  const w = (typeof want === 'object' ? Array.from(want) : [want]).map(value);
-  expect(g.length, what).toBe(w.length);
-  const scale = Math.max(1e-3, ...w.filter(Number.isFinite).map(Math.abs));
-  for (let k = 0; k < w.length; k++) {
-    if (!Number.isFinite(w[k])) expect(g[k], `${what}[${k}]`).toBe(w[k]);
-    else expect(Math.abs(g[k] - w[k]), `${what}[${k}]: ${g[k]} vs ${w[k]}`).toBeLessThanOrEqual(tol * scale);
-  }
-}
 
 const bits = (a: Float32Array | undefined) => (a ? Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length)) : a);
 
