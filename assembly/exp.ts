@@ -15,11 +15,12 @@
 // exp(0) = 1 exactly, so the row maximum contributes exactly 1 to Σ exp(z − max).
 import { madd, loadPartial, storePartial } from './simd';
 
-@inline const LOG2E: f32 = 1.44269504;
-@inline const MAGIC: f32 = 12582912.0; // 1.5·2^23: adding it rounds |t| < 2^22 to an integer
-@inline const MAGIC_BITS: i32 = 0x4b400000;
-@inline const LN2_HI: f32 = 0.693359375;
-@inline const LN2_LO: f32 = -2.12194440e-4;
+// Range reduction (also tanh.ts's): LN2_HI has 9 significant bits, LN2_HI + LN2_LO = ln 2 to 2^-33.
+@inline export const LOG2E: f32 = 1.44269504;
+@inline export const MAGIC: f32 = 12582912.0; // 1.5·2^23: adding it rounds |t| < 2^22 to an integer
+@inline export const MAGIC_BITS: i32 = 0x4b400000;
+@inline export const LN2_HI: f32 = 0.693359375;
+@inline export const LN2_LO: f32 = -2.12194440e-4;
 // Minimax coefficients of exp r on |r| ≤ 0.354 with c0 = c1 = 1 (relative error 2e-9).
 @inline const C2: f32 = 0.5;
 @inline const C3: f32 = 0.16666663;

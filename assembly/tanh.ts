@@ -34,6 +34,8 @@
 // 0.81 ULP below 0.55 (at 0.54704), 0.61 from 0.55 on (0.63 on a finer grid of [0.8, 0.9]).
 // tanh(±inf) = ±1, tanh(±0) = ±0, NaN → NaN.
 import { loadPartial, storePartial, promoteLo, promoteHi } from './simd';
+// exp.ts's range reduction constants (its polynomial goes through madd, so this file has its own).
+import { LOG2E, MAGIC, MAGIC_BITS, LN2_HI, LN2_LO } from './exp';
 
 /** The switch point between the polynomial (below) and the exp form (from it on). */
 @inline const SWITCH: f32 = 0.55;
@@ -49,12 +51,6 @@ import { loadPartial, storePartial, promoteLo, promoteHi } from './simd';
 @inline const T15: f32 = -0.0014558344;
 @inline const T17: f32 = 0.0005900274;
 @inline const T19: f32 = -0.00023912912;
-// exp reduction (as exp.ts: LN2_HI has 9 significant bits, LN2_HI + LN2_LO = ln 2 to 2^-33).
-@inline const LOG2E: f32 = 1.44269504;
-@inline const MAGIC: f32 = 12582912.0; // 1.5·2^23: adding it rounds |t| < 2^22 to an integer
-@inline const MAGIC_BITS: i32 = 0x4b400000;
-@inline const LN2_HI: f32 = 0.693359375;
-@inline const LN2_LO: f32 = -2.12194440e-4;
 // Taylor coefficients 1/k! of exp r, k = 2…8, rounded to f32: expm1 r ≈ r + r²·Σ E_k r^(k−2).
 @inline const E2: f32 = 0.5;
 @inline const E3: f32 = 0.16666667;

@@ -16,7 +16,8 @@ import { crossEntropy, linear, linearCrossEntropy } from '../src/reference.js';
 import { blockRows, CHUNK_BYTES, GRAD_FILTER_CLASSES } from '../src/options.js';
 import { planLoss } from '../src/validate.js';
 import type { LossOptions, Reduction, Target } from '../src/types.js';
-import { expectMatch, randomDyadic, randomFloat32, randomLabels, randomProbs, rng, value, type Num } from './helpers.js';
+import { randomDyadic, randomFloat32, randomLabels, randomProbs, rng } from './helpers.js';
+import { expectMatch, value, type Num } from './expect-match.js';
 
 // ------------------------------------------------------------------ helpers
 

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init, reference, SoftmaxClassifier, type FitOptions, type SoftmaxCE } from '../src/index.js';
 import type { LossOptions } from '../src/types.js';
-import { expectMatch, value, type Num } from './helpers.js';
+import { expectMatch, value, type Num } from './expect-match.js';
 
 interface LossCase {
   name: string; n: number; c: number; d?: number; options: LossOptions & { weight?: number[] }; targetKind: 'index' | 'probs';

@@ -19,7 +19,8 @@ import { instantiate } from '../src/wasm.js';
 import { FILTER_CLASSES, LOSS_PARAM_NAMES, LOSS_PARAMS_BYTES } from '../src/kernels.js';
 import { blockRows } from '../src/options.js';
 import type { LossOptions, Target } from '../src/types.js';
-import { expectMatch, randomFloat32, randomLabels, randomProbs, rng, value, type Num, type Rng } from './helpers.js';
+import { randomFloat32, randomLabels, randomProbs, rng, type Rng } from './helpers.js';
+import { expectMatch, value, type Num } from './expect-match.js';
 
 const BUILD = (process.env.SCE_BUILD as 'simd' | 'relaxed' | undefined) ?? 'simd';
 const WASM_TOL = 1e-5;

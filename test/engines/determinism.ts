@@ -76,6 +76,20 @@ function cases(): Case[] {
       const g = await s.linearCrossEntropy({ x, w, b, target: probs, n, d, c, reduction: 'sum', chunk: { rows: 8 } });
       return [g.loss as number, g.dx, g.dw, g.db];
     }]);
+    // The large-vocabulary options (added after the cases above, whose fingerprints predate
+    // them and so show the plain path unchanged): tanh, the z-loss, lse, accuracy, the filter.
+    list.push([`crossEntropy labels, softcap 5, zLoss 1e-3, lse, accuracy, none ${n}×${c}`, async (s) => {
+      const g = await s.crossEntropy({ logits, target: labels, n, c, softcap: 5, zLoss: 1e-3, returnLse: true, returnAccuracy: true, reduction: 'none' });
+      return [g.loss as Float32Array, g.dlogits, g.zLoss as Float32Array, g.lse, g.accuracy];
+    }]);
+    list.push([`linearCrossEntropy probabilities, softcap 2, zLoss 1e-2, ε=0.1 ${at}`, async (s) => {
+      const g = await s.linearCrossEntropy({ x, w, b, target: probs, n, d, c, softcap: 2, zLoss: 1e-2, labelSmoothing: 0.1, returnLse: true });
+      return [g.loss as number, g.zLoss as number, g.lse, g.dx, g.dw, g.db];
+    }]);
+    list.push([`linearCrossEntropy labels, gradFilter 2^-9, chunk { rows: 8 } ${at}`, async (s) => {
+      const g = await s.linearCrossEntropy({ x, w, b, target: labels, n, d, c, gradFilter: 2 ** -9, chunk: { rows: 8 } });
+      return [g.loss as number, g.skippedBlocks, g.dx, g.dw, g.db];
+    }]);
   }
   // Hostile logits: exp's range reduction at both ends, and ±1e30 (every exp but one underflows).
   const n = 4, c = 37, target = new Int32Array([0, 5, 17, 36]);
