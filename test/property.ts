@@ -4,10 +4,13 @@
  *
  *   - a call: a random function, shape (1, primes, sizes off the SIMD tiles), values,
  *     options (reduction, ignoreIndex, smoothing, weights with zeros, probability targets,
- *     grad, inputGrad, chunk) and placement (arrays, resident tensors, out tensors, the
+ *     grad, inputGrad, chunk, and the large-vocabulary options softcap, zLoss, returnLse,
+ *     returnAccuracy, gradFilter) and placement (arrays, resident tensors, out tensors, the
  *     gradient in place of the logits tensor);
  *   - the synchronous API agrees with the float64 reference within a bound derived from the
- *     float32 rounding of the call (see `bounds`), NaN where the reference has NaN;
+ *     float32 rounding of the call (see `bounds`), NaN where the reference has NaN; gradFilter
+ *     blocks and accuracy rows that the rounding could decide either way are allowed to (and
+ *     counted), every other decision must match;
  *   - a pool (1–3 threads, the calling thread computing or not) gives bitwise the sync results;
  *   - an invalid call (one mutation of a valid one) throws on the sync API, the pool and the
  *     reference alike, and leaves the tensors it was given as they were.
