@@ -82,6 +82,9 @@ describe('properties', () => {
           if (!(threw instanceof TypeError || threw instanceof RangeError)) {
             throw new Error(`${s.fn} with ${m.name}: the ${where} call did not throw an ArgumentError or RangeError (${String(threw)})`);
           }
+          if (m.expect && !m.expect.test(String((threw as Error).message))) {
+            throw new Error(`${s.fn} with ${m.name}: the ${where} call threw "${(threw as Error).message}", not ${m.expect}`);
+          }
           made.tensors.forEach((t, k) => expect(Array.from(t.read()), `${where}: a rejected call changed a tensor`).toEqual(before[k]));
         } finally {
           free(made);

@@ -4,16 +4,20 @@
  *
  *   - a call: a random function, shape (1, primes, sizes off the SIMD tiles), values,
  *     options (reduction, ignoreIndex, smoothing, weights with zeros, probability targets,
- *     grad, inputGrad, chunk) and placement (arrays, resident tensors, out tensors, the
+ *     grad, inputGrad, chunk, and the large-vocabulary options softcap, zLoss, returnLse,
+ *     returnAccuracy, gradFilter) and placement (arrays, resident tensors, out tensors, the
  *     gradient in place of the logits tensor);
  *   - the synchronous API agrees with the float64 reference within a bound derived from the
- *     float32 rounding of the call (see `bounds`), NaN where the reference has NaN;
+ *     float32 rounding of the call (see `bounds`), NaN where the reference has NaN; gradFilter
+ *     blocks and accuracy rows that the rounding could decide either way are allowed to (and
+ *     counted), every other decision must match;
  *   - a pool (1–3 threads, the calling thread computing or not) gives bitwise the sync results;
  *   - an invalid call (one mutation of a valid one) throws on the sync API, the pool and the
  *     reference alike, and leaves the tensors it was given as they were.
  */
 import fc from 'fast-check';
 import { reference, Tensor, type SoftmaxCE, type SoftmaxCEThreaded } from '../src/index.js';
+import { blockRows, GRAD_FILTER_CLASSES } from '../src/options.js';
 import type { Reduction } from '../src/types.js';
 import { randomFloat32, randomLabels, randomProbs, rng } from './helpers.js';
 
@@ -37,6 +41,12 @@ export interface CallSpec {
   inputGrad: boolean | undefined;
   chunk: 'auto' | boolean | { rows: number } | undefined;
   bias: boolean;
+  /** The large-vocabulary options (README "Large-vocabulary options"); gradFilter only applies with grad. */
+  softcap: number | null | undefined;
+  zLoss: number | undefined;
+  returnLse: boolean | undefined;
+  returnAccuracy: boolean | undefined;
+  gradFilter: number | undefined;
   /** Which of x, w, b, logits are resident tensors. */
   resident: { x: boolean; w: boolean; b: boolean; logits: boolean };
   /** Which gradients go to out tensors ('self': dlogits into the logits tensor). */
@@ -45,6 +55,12 @@ export interface CallSpec {
 
 /** n, d and c: 1, small primes, sizes at and beside multiples of 4, 8 and 16, and anything up to 40/70. */
 const size = (max: number) => fc.oneof(fc.constantFrom(1, 2, 3, 4, 5, 7, 8, 13, 15, 16, 17, 31, 32, 33), fc.integer({ min: 1, max }));
+
+/**
+ * Numbers spread evenly over the decades of [lo, hi] (fc.double leans on its bounds, which here
+ * would make most draws the largest ε or the smallest cap).
+ */
+const logUniform = (lo: number, hi: number) => fc.integer({ min: 0, max: 1e9 }).map((k) => lo * (hi / lo) ** (k / 1e9));
 
 export const callSpec: fc.Arbitrary<CallSpec> = fc.record({
   fn: fc.constantFrom<Fn>('linear', 'softmax', 'logSoftmax', 'crossEntropy', 'linearCrossEntropy', 'linearCrossEntropy'),
@@ -62,6 +78,26 @@ export const callSpec: fc.Arbitrary<CallSpec> = fc.record({
   inputGrad: fc.constantFrom(undefined, true, false),
   chunk: fc.oneof(fc.constantFrom<CallSpec['chunk']>(undefined, 'auto', true, false), fc.integer({ min: 1, max: 9 }).map((rows) => ({ rows }))),
   bias: fc.boolean(),
+  // Off most of the time; else a cap that saturates the logits here (|z|/cap past ~9: hot
+  // logits near 95, or ±4·scale with scale 30) or not at all (1000), fixed or any in between.
+  softcap: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constant(null) },
+    { weight: 2, arbitrary: fc.oneof(fc.constantFrom(0.5, 2, 5, 30, 1000), logUniform(0.05, 300)) },
+  ),
+  // Absent (off), 0 (off, but the result is there), small or large λ (not all float32 numbers).
+  zLoss: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(undefined) },
+    { weight: 2, arbitrary: fc.constantFrom(0, 1e-4, 0.01, 1, 10) },
+    { weight: 1, arbitrary: fc.double({ min: 0, max: 3, noNaN: true }) },
+  ),
+  returnLse: fc.constantFrom(undefined, false, true, true),
+  returnAccuracy: fc.constantFrom(undefined, false, true, true),
+  // Off (absent or 0), or ε in [1e-9, 0.3]: |dZ|/g (≈ p·S − a) of far-off classes is below the
+  // larger ε, so blocks of such classes are skipped; near the label (≈ w_y) they are not.
+  gradFilter: fc.oneof(
+    { weight: 2, arbitrary: fc.constantFrom(undefined, 0) },
+    { weight: 3, arbitrary: fc.oneof(fc.constantFrom(1e-8, 1e-4, 1e-2, 0.1), logUniform(1e-9, 0.3)) },
+  ),
   resident: fc.record({ x: fc.boolean(), w: fc.boolean(), b: fc.boolean(), logits: fc.boolean() }),
   out: fc.record({
     dx: fc.boolean(), dw: fc.boolean(), db: fc.boolean(), dlogits: fc.constantFrom<'no' | 'tensor' | 'self'>('no', 'tensor', 'self'), linear: fc.boolean(),
@@ -95,6 +131,12 @@ function lossOptions(s: CallSpec, weight: Float32Array | undefined) {
   const o: Record<string, unknown> = { reduction: s.reduction, labelSmoothing: s.smoothing, grad: s.grad };
   if (s.ignoreIndex !== undefined && !(s.targets === 'probs' && s.ignoreIndex >= 0)) o.ignoreIndex = s.ignoreIndex;
   if (weight) o.weight = weight;
+  if (s.softcap !== undefined) o.softcap = s.softcap;
+  if (s.zLoss !== undefined) o.zLoss = s.zLoss;
+  if (s.returnLse !== undefined) o.returnLse = s.returnLse;
+  if (s.returnAccuracy !== undefined) o.returnAccuracy = s.returnAccuracy;
+  // gradFilter > 0 with grad false is an invalid call (MUTATIONS); 0 is off and valid.
+  if (s.gradFilter !== undefined && (s.grad || s.gradFilter === 0)) o.gradFilter = s.gradFilter;
   return o;
 }
 
@@ -197,14 +239,36 @@ const DZ_FLUSH = 2 ** -100;
  * rounding of each step (u = 2^-24):
  *  - a logit z_ik = Σ_j x_ij·w_kj + b_k rounded in float32 is off by at most (d + 2)·u·Z_ik,
  *    Z_ik = Σ_j |x_ij·w_kj| + |b_k| (Higham's γ_d; typically only √d·u·Z, but the bound must
- *    hold for every run of the fuzz), and z − m by another u·|z − m|: δ_i, the largest over
- *    the row, bounds every logit's error, and as logits given directly are exact, δ_i = u·range_i there;
+ *    hold for every run of the fuzz); logits given directly are exact;
+ *  - softcap: z' = cap·tanh(z/cap) (assembly/softcap.ts) moves a logit error by the factor
+ *    1 − t² ≤ 1 and adds 5u·|z'|: the quotient z/cap (u·|z/cap|, which tanh shrinks to
+ *    ≤ u·|t|: |tanh'(v)·v| ≤ |tanh v|), tanhf4 (≤ 1 ULP, assembly/tanh.ts; 1 ULP ≤ 2u·|t|), the
+ *    product cap·t (u·|z'|), and the cap rounded to float32 (|∂z'/∂cap| ≤ |t|: u·|z'|); plus
+ *    cap·2^-148 for a subnormal t. e_ik is this capped-logit error (the logit error without a cap);
+ *  - δ_i = max_k e_ik + u·(range of the row's z'): e bounds every logit's error, and z − m is
+ *    rounded once more (u·|z − m|);
  *  - softmax turns δ_i into a relative error of p_ik of 2δ_i (z_k and log s each move by
  *    δ_i), plus the float32 rounding of exp (≤ 1.5 ulp), of s and of the quotient: 2δ_i + 16u;
- *  - loss_i = Σ_k a_ik·(lse_i − z_ik) (a: the weighted, smoothed target) is off by
- *    Σ_k |a_ik|·(2δ_i + 8u·(|lse_i − z_ik| + 1));
- *  - dz_ik = s_i·(p_ik·S_i − a_ik) by s_i·(S_i·p_ik·(2δ_i + 16u) + 4u·|a_ik|) + u·|dz_ik|,
- *    plus 2^-100 where the kernel flushes a tiny dz to 0 (DZ_FLUSH);
+ *  - lse_i = m + log s (f64 from float32 m and the f64 sum; lse is 1-Lipschitz in the max norm
+ *    of the logits, exp adds ≤ 3u to log s): δ_i + 4u, and u·|lse_i| for the Float32Array;
+ *  - loss_i = Σ_k a_ik·(lse_i − z'_ik) (a: the weighted, smoothed target) is off by
+ *    Σ_k |a_ik|·(2δ_i + 8u·(|lse_i − z'_ik| + 1));
+ *  - z-loss λ·lse_i² (λ rounded to float32, the rest in f64) by λ·(2|lse_i| + E_i)·E_i +
+ *    u·λ·lse_i², E_i = δ_i + 4u the f64 lse's error;
+ *  - dz'_ik = s_i·(p_ik·S_i − a_ik) + zs·2·lse_i·p_ik by s_i·(S_i·p_ik·(2δ_i + 16u) + 4u·|a_ik|)
+ *    + 2·zs·p_ik·(|lse_i|·(2δ_i + 18u) + E_i) + u·|dz'_ik| (zs = λ/kept or λ, rounded to
+ *    float32 and folded with the exp scale into one float32 factor: 2u more on that term);
+ *  - softcap's backward dz = dz'·F, F = (1 − t)(1 + t) from t = z'/cap in float32: t is off by
+ *    Δt = e/cap·(1 + 2u) + 3u·|t|, so F by ΔF = Δt·(2|t| + Δt) plus F's three roundings (3u·F,
+ *    the ~3·2^-24 absolute of assembly/softcap.ts); dz by err(dz')·(F + ΔF) + |dz'|·ΔF + u·|dz|;
+ *  - plus 2^-100 where the kernel flushes a tiny dz to 0 (DZ_FLUSH);
+ *  - gradFilter: see filterBlocks below — blocks both sides must skip are 0 exactly, blocks both
+ *    must keep are compared as above, and a borderline block (within the error of the threshold)
+ *    may be skipped by one side only: its entries are allowed their whole magnitude (|dz| + err),
+ *    which propagates into dx, dw, db, and skippedBlocks may differ by the borderline count;
+ *  - accuracy: a kept row's prediction can differ only where another capped logit is within the
+ *    two logits' errors of the row's maximum (e_top + e_j; exact ties of exact logits are the
+ *    same ties in float32, lowest index on both sides): accuracy may differ by those rows / kept;
  *  - dx, dw, db are sums of m terms dz·w, dz·x, dz: the propagated errors plus (m + 2)·u of
  *    the sum of absolute terms (any grouping: the chunked path sums dw and db by blocks).
  * Each bound is taken at least TINY (subnormal flushes). NaN and ±∞ must match exactly.
@@ -213,9 +277,9 @@ export function bounds(s: CallSpec): Record<string, Float64Array> {
   const { n, d, c } = s;
   const { x, w, b, logits, target, weight } = data(s);
   const fromLinear = s.fn === 'linear' || s.fn === 'linearCrossEntropy';
-  const z = new Float64Array(n * c), zerr = new Float64Array(n * c), delta = new Float64Array(n);
+  const isLoss = s.fn === 'crossEntropy' || s.fn === 'linearCrossEntropy';
+  const raw = new Float64Array(n * c), zerr = new Float64Array(n * c), delta = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    let max = -Infinity, min = Infinity;
     for (let k = 0; k < c; k++) {
       let acc = 0, mag = 0;
       if (fromLinear) {
@@ -228,19 +292,27 @@ export function bounds(s: CallSpec): Record<string, Float64Array> {
       } else {
         acc = logits[i * c + k];
       }
-      z[i * c + k] = acc;
+      raw[i * c + k] = acc;
       zerr[i * c + k] = (d + 2) * U * mag;
-      max = Math.max(max, acc);
-      min = Math.min(min, acc);
     }
-    let e = 0;
-    for (let k = 0; k < c; k++) e = Math.max(e, zerr[i * c + k]);
-    delta[i] = (fromLinear ? e : 0) + U * (max - min);
   }
   const out: Record<string, Float64Array> = {};
   if (s.fn === 'linear') {
-    out.logits = Float64Array.from(zerr, (v, k) => v + U * Math.abs(z[k]) + TINY);
+    out.logits = Float64Array.from(zerr, (v, k) => v + U * Math.abs(raw[k]) + TINY);
     return out;
+  }
+  // The logits the loss sees (capped or not) and their errors e.
+  const cap = isLoss && s.softcap ? s.softcap : 0;
+  const z = cap ? raw.map((v) => cap * Math.tanh(v / cap)) : raw;
+  const e = cap ? Float64Array.from(zerr, (v, k) => v + 5 * U * Math.abs(z[k]) + cap * 2 ** -148) : zerr;
+  for (let i = 0; i < n; i++) {
+    let max = -Infinity, min = Infinity, err = 0;
+    for (let k = 0; k < c; k++) {
+      max = Math.max(max, z[i * c + k]);
+      min = Math.min(min, z[i * c + k]);
+      err = Math.max(err, e[i * c + k]);
+    }
+    delta[i] = err + U * (max - min);
   }
   // p and lse in float64 from the exact-math logits.
   const p = new Float64Array(n * c), lse = new Float64Array(n);
@@ -267,7 +339,7 @@ export function bounds(s: CallSpec): Record<string, Float64Array> {
   const eps = s.smoothing, wt = (k: number) => (weight ? weight[k] : 1);
   const ignore = s.ignoreIndex ?? -100;
   const a = new Float64Array(n * c), kept = new Uint8Array(n);
-  let denominator = 0;
+  let denominator = 0, nKept = 0;
   for (let i = 0; i < n; i++) {
     if (target instanceof Int32Array) {
       const y = target[i];
@@ -280,9 +352,13 @@ export function bounds(s: CallSpec): Record<string, Float64Array> {
       denominator += 1;
     }
     kept[i] = 1;
+    nKept++;
   }
   const scale = s.reduction === 'mean' ? 1 / denominator : 1;
-  const rowLoss = new Float64Array(n), rowErr = new Float64Array(n);
+  const lambda = s.zLoss ?? 0;
+  const zs = s.reduction === 'mean' ? (nKept ? lambda / nKept : 0) : lambda;
+  const lseErr = Float64Array.from(delta, (v) => v + 4 * U);
+  const rowLoss = new Float64Array(n), rowErr = new Float64Array(n), zRow = new Float64Array(n), zRowErr = new Float64Array(n);
   const dz = new Float64Array(n * c), dzErr = new Float64Array(n * c);
   for (let i = 0; i < n; i++) {
     if (!kept[i]) continue;
@@ -293,32 +369,73 @@ export function bounds(s: CallSpec): Record<string, Float64Array> {
       rowLoss[i] += ak * (lse[i] - z[i * c + k]);
       rowErr[i] += Math.abs(ak) * (2 * delta[i] + 8 * U * (Math.abs(lse[i] - z[i * c + k]) + 1));
     }
+    zRow[i] = lambda * lse[i] * lse[i];
+    zRowErr[i] = lambda * (2 * Math.abs(lse[i]) + lseErr[i]) * lseErr[i] + U * zRow[i];
     for (let k = 0; k < c; k++) {
       const q = i * c + k;
-      dz[q] = scale * (p[q] * S - a[q]);
-      dzErr[q] = Math.abs(scale) * (S * p[q] * (2 * delta[i] + 16 * U) + 4 * U * Math.abs(a[q])) + U * Math.abs(dz[q]) + DZ_FLUSH;
+      dz[q] = scale * (p[q] * S - a[q]) + zs * 2 * lse[i] * p[q];
+      dzErr[q] = Math.abs(scale) * (S * p[q] * (2 * delta[i] + 16 * U) + 4 * U * Math.abs(a[q]))
+        + 2 * zs * p[q] * (Math.abs(lse[i]) * (2 * delta[i] + 18 * U) + lseErr[i]) + U * Math.abs(dz[q]) + DZ_FLUSH;
     }
   }
+  // Softcap's chain rule (kept rows; ignored rows are 0 on both sides).
+  if (cap) {
+    for (let q = 0; q < n * c; q++) {
+      if (!kept[Math.floor(q / c)]) continue;
+      const t = Math.tanh(raw[q] / cap), F = (1 - t) * (1 + t), at = Math.abs(t);
+      const dt = (e[q] / cap) * (1 + 2 * U) + 3 * U * at;
+      let dF = dt * (2 * at + dt);
+      dF += 3 * U * (F + dF);
+      const g = dz[q] * F;
+      dzErr[q] = dzErr[q] * (F + dF) + Math.abs(dz[q]) * dF + U * Math.abs(g) + DZ_FLUSH;
+      dz[q] = g;
+    }
+  }
+  const zLossGiven = s.zLoss !== undefined;
   if (s.reduction === 'none') {
-    out.loss = Float64Array.from(rowErr, (e, i) => e + U * Math.abs(rowLoss[i]) + TINY);
+    out.loss = Float64Array.from(rowErr, (v, i) => v + U * Math.abs(rowLoss[i]) + zRowErr[i] + U * zRow[i] + TINY);
+    if (zLossGiven) out.zLoss = Float64Array.from(zRowErr, (v, i) => v + U * zRow[i] + TINY);
   } else {
-    let total = 0, err = 0;
-    for (let i = 0; i < n; i++) { total += rowLoss[i]; err += rowErr[i]; }
-    out.loss = Float64Array.of(Math.abs(scale) * (err + n * U * Math.abs(total)) + TINY);
+    let total = 0, err = 0, zTotal = 0, zErr = 0;
+    for (let i = 0; i < n; i++) { total += rowLoss[i]; err += rowErr[i]; zTotal += zRow[i]; zErr += zRowErr[i]; }
+    const zBound = (zErr + n * U * zTotal) / (s.reduction === 'mean' ? nKept : 1) + TINY;
+    out.loss = Float64Array.of(Math.abs(scale) * (err + n * U * Math.abs(total)) + TINY + (zLossGiven ? zBound : 0));
+    if (zLossGiven) out.zLoss = Float64Array.of(zBound);
+  }
+  if (s.returnLse) out.lse = Float64Array.from(lseErr, (v, i) => v + U * Math.abs(lse[i]) + TINY);
+  if (s.returnAccuracy) {
+    // Kept rows whose prediction the logit errors could change (see above).
+    let uncertain = 0;
+    for (let i = 0; i < n; i++) {
+      if (!kept[i]) continue;
+      let top = 0;
+      for (let k = 1; k < c; k++) if (z[i * c + k] > z[i * c + top]) top = k;
+      for (let k = 0; k < c; k++) {
+        if (k !== top && z[i * c + top] - z[i * c + k] < e[i * c + top] + e[i * c + k]) { uncertain++; break; }
+      }
+    }
+    out.accuracy = Float64Array.of(uncertain ? uncertain / nKept + 1e-15 : 0);
   }
   if (!s.grad) return out;
+  if (s.gradFilter) {
+    const g = s.reduction === 'mean' ? (denominator !== 0 ? 1 / denominator : nKept ? NaN : 0) : 1;
+    const rows = s.fn === 'crossEntropy' ? n : blockRows('bounds', s.chunk, n, c);
+    const { borderline } = filterBlocks(dz, dzErr, n, c, rows, s.gradFilter * g);
+    out.skippedBlocks = Float64Array.of(borderline);
+    out.blocks = Float64Array.of(0);
+  }
   if (s.fn === 'crossEntropy') {
-    out.dlogits = Float64Array.from(dzErr, (e) => e + TINY);
+    out.dlogits = Float64Array.from(dzErr, (v) => v + TINY);
     return out;
   }
   const dx = new Float64Array(n * d), dw = new Float64Array(c * d), db = new Float64Array(c);
   for (let i = 0; i < n; i++) {
     for (let k = 0; k < c; k++) {
-      const q = i * c + k, g = Math.abs(dz[q]), e = dzErr[q];
-      db[k] += e + (n + 2) * U * g;
+      const q = i * c + k, g = Math.abs(dz[q]), err = dzErr[q];
+      db[k] += err + (n + 2) * U * g;
       for (let j = 0; j < d; j++) {
-        dx[i * d + j] += e * Math.abs(w[k * d + j]) + (c + 2) * U * g * Math.abs(w[k * d + j]);
-        dw[k * d + j] += e * Math.abs(x[i * d + j]) + (n + 2) * U * g * Math.abs(x[i * d + j]);
+        dx[i * d + j] += err * Math.abs(w[k * d + j]) + (c + 2) * U * g * Math.abs(w[k * d + j]);
+        dw[k * d + j] += err * Math.abs(x[i * d + j]) + (n + 2) * U * g * Math.abs(x[i * d + j]);
       }
     }
   }
@@ -326,6 +443,50 @@ export function bounds(s: CallSpec): Record<string, Float64Array> {
   out.dw = dw.map((v) => v + TINY);
   if (s.bias) out.db = db.map((v) => v + TINY);
   return out;
+}
+
+/**
+ * gradFilter's decisions, applied to the exact dz and its bound dzErr (in place): blocks of
+ * `rows` rows × GRAD_FILTER_CLASSES classes, skipped where every |dz| < threshold. The kernel
+ * decides on its float32 dz (|dz| ± dzErr) against the threshold rounded to float32 (±u
+ * relative); the reference on its float64 dz (|dz| ± 1e-6·dzErr: its own rounding, ~1e-16 of
+ * the terms, far inside u) against the exact threshold. A block that both must skip (every
+ * entry below on either side's worst case) is 0 on both sides: dz and its bound become 0. One
+ * that both must keep (an entry at or above on either side's best case, or a NaN) is compared
+ * as unfiltered. Any other block is borderline: either side may skip it, so its entries may
+ * differ by their whole magnitude, |dz| + dzErr. A NaN or zero threshold skips nothing.
+ */
+export function filterBlocks(dz: Float64Array, dzErr: Float64Array, n: number, c: number, rows: number, threshold: number) {
+  let skipped = 0, borderline = 0, blocks = 0;
+  const lo = threshold * (1 - 2 * U), hi = threshold * (1 + 2 * U);
+  for (let r0 = 0; r0 < n; r0 += rows) {
+    const r1 = Math.min(n, r0 + rows);
+    for (let k0 = 0; k0 < c; k0 += GRAD_FILTER_CLASSES) {
+      const k1 = Math.min(c, k0 + GRAD_FILTER_CLASSES);
+      blocks++;
+      if (!(threshold > 0)) continue;
+      let skipBoth = true, keepBoth = false, keepKernel = false, keepReference = false;
+      for (let i = r0; i < r1; i++) {
+        for (let k = k0; k < k1; k++) {
+          const v = Math.abs(dz[i * c + k]), err = dzErr[i * c + k], refErr = 1e-6 * err;
+          if (!(v + err < lo && v + refErr < threshold)) skipBoth = false;
+          if (!(v - err < hi)) keepKernel = true;
+          if (!(v - refErr < threshold)) keepReference = true;
+        }
+      }
+      keepBoth = keepKernel && keepReference;
+      if (keepBoth) continue;
+      if (skipBoth) skipped++;
+      else borderline++;
+      for (let i = r0; i < r1; i++) {
+        for (let k = k0; k < k1; k++) {
+          const q = i * c + k;
+          if (skipBoth) { dz[q] = 0; dzErr[q] = 0; } else dzErr[q] += Math.abs(dz[q]);
+        }
+      }
+    }
+  }
+  return { skipped, borderline, blocks };
 }
 
 /** The first element where ours and the reference differ by more than the bound, or null. */
@@ -368,6 +529,8 @@ export interface Mutation {
   name: string;
   fns: Fn[];
   where: 'both' | 'api';
+  /** What the error says, where the test checks it. */
+  expect?: RegExp;
   apply(args: Record<string, unknown>, s: CallSpec): void;
 }
 
@@ -407,4 +570,25 @@ export const MUTATIONS: Mutation[] = [
   { name: 'out.dw with grad false', fns: ['linearCrossEntropy'], where: 'api', apply: (a) => { a.grad = false; a.out = { dw: a.w }; } },
   { name: 'out.dlogits with grad false', fns: ['crossEntropy'], where: 'api', apply: (a) => { a.grad = false; a.out = { dlogits: a.logits }; } },
   { name: 'out.dw an array', fns: ['linearCrossEntropy'], where: 'api', apply: (a, s) => { a.grad = true; a.out = { dw: new Float32Array(s.c * s.d) }; } },
+  // The large-vocabulary options: each bad value of each, gradFilter without a gradient, misspellings.
+  ...badValues('softcap', [0, -0, -1, NaN, Infinity, -Infinity, '2', true, [2]], /softcap must be a positive finite number/),
+  ...badValues('zLoss', [-1, -1e-30, NaN, Infinity, null, '0.1', false], /zLoss must be a finite number ≥ 0/),
+  ...badValues('gradFilter', [-1, NaN, Infinity, null, 'auto', true], /gradFilter must be a finite number ≥ 0/),
+  ...badValues('returnLse', [1, 0, 'true', null], /returnLse must be a boolean/),
+  ...badValues('returnAccuracy', [1, 'yes', null, {}], /returnAccuracy must be a boolean/),
+  ...[1e-9, 0.5].map((eps): Mutation => ({
+    name: `gradFilter ${eps} with grad false`, fns: LOSS_FNS, where: 'both', expect: /gradFilter filters the gradient, and grad is false/,
+    apply: (a) => { a.gradFilter = eps; a.grad = false; delete a.out; },
+  })),
+  ...['softCap', 'lse_square_scale', 'filter_eps', 'return_lse', 'zloss'].map((name): Mutation => ({
+    name: `unknown option ${name}`, fns: LOSS_FNS, where: 'both', expect: /unknown option/, apply: (a) => { a[name] = 0.1; },
+  })),
 ];
+
+/** One mutation per bad value of a loss option (each alone, the rest of the call valid). */
+function badValues(option: string, values: unknown[], expect: RegExp): Mutation[] {
+  return values.map((v) => ({
+    name: `${option} ${typeof v === 'string' ? JSON.stringify(v) : Object.is(v, -0) ? '-0' : Array.isArray(v) ? '[2]' : String(v)}`,
+    fns: LOSS_FNS, where: 'both', expect, apply: (a) => { a[option] = v; },
+  }));
+}
