@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // Test files that check the kernels and so run once per WebAssembly build: they read
 // SCE_BUILD ('simd' | 'relaxed') and init({ build }) with it. Every other file runs once.
-const PER_BUILD = ['test/api.test.ts', 'test/gemm.test.ts', 'test/exp.test.ts', 'test/vocab.test.ts'];
+const PER_BUILD = ['test/api.test.ts', 'test/gemm.test.ts', 'test/exp.test.ts', 'test/vocab.test.ts', 'test/property.test.ts'];
 
 /**
  * Whether this engine validates relaxed SIMD without a flag (Node ≥ 21): a module whose one

@@ -18,15 +18,18 @@ const PATH = process.env.FUZZ_PATH;
 const params = (share: number) => ({ numRuns: runs(share), seed: SEED, path: PATH });
 const TIMEOUT = RUNS > 0 ? 24 * 3600_000 : 120_000;
 
+/** The build under test (vitest.config.ts runs this file once per build). */
+const BUILD = (process.env.SCE_BUILD as 'simd' | 'relaxed' | undefined) ?? 'simd';
+
 let sce: SoftmaxCE;
 const pools: SoftmaxCEThreaded[] = [];
 beforeAll(async () => {
-  sce = await init({ build: 'simd' });
+  sce = await init({ build: BUILD });
   // 1–3 threads, with the calling thread computing a share (Node's default) and without.
   for (const [threads, callerComputes] of [[1, true], [2, true], [3, false]] as const) {
-    pools.push(await init({ build: 'simd', threads, callerComputes }));
+    pools.push(await init({ build: BUILD, threads, callerComputes }));
   }
-  if (RUNS > 0) console.log(`fuzz: ${RUNS} runs per property, seed ${SEED ?? '(random: printed on failure)'}`);
+  if (RUNS > 0) console.log(`fuzz (${BUILD}): ${RUNS} runs per property, seed ${SEED ?? '(random: printed on failure)'}`);
 });
 afterAll(() => {
   for (const p of pools) p.dispose();
