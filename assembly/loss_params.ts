@@ -39,19 +39,25 @@ export function loss_params_offsets(out: usize): i32 {
   return <i32>offsetof<LossParams>();
 }
 
-/** The per-row record the row kernels write: 4 f64 (src/kernels.ts ROW_RECORD). */
-@inline export function storeRecord(rows: usize, i: i32, loss: f64, lse: f64, zLoss: f64, hit: f64): void {
+/**
+ * The per-row record the row kernels write: 4 f64 (src/kernels.ts ROW_RECORD). The loss is
+ * always written; lse, zLoss and hit only when `extras` (some option reads them: returnLse,
+ * returnAccuracy or a z-loss λ ≠ 0), so a plain call stores 8 bytes a row, as before the options.
+ */
+@inline export function storeRecord(rows: usize, i: i32, extras: bool, loss: f64, lse: f64, zLoss: f64, hit: f64): void {
   const r = rows + (<usize>i << 5);
   store<f64>(r, loss);
-  store<f64>(r, lse, 8);
-  store<f64>(r, zLoss, 16);
-  store<f64>(r, hit, 24);
+  if (extras) {
+    store<f64>(r, lse, 8);
+    store<f64>(r, zLoss, 16);
+    store<f64>(r, hit, 24);
+  }
 }
 
 /**
- * lse = m + log s for a row of max m and s = Σ exp(z − m); a row whose max is ±∞ has lse = m
- * (as torch.logsumexp), where exp(z − m) would make s NaN.
+ * lse = m + log s for a row of max m and log s (s = Σ exp(z − m)); a row whose max is ±∞ has
+ * lse = m (as torch.logsumexp), where exp(z − m) would make s NaN.
  */
-@inline export function logSumExp(m: f32, s: f64): f64 {
-  return isFinite<f32>(m) || isNaN<f32>(m) ? <f64>m + Math.log(s) : <f64>m;
+@inline export function logSumExp(m: f32, logS: f64): f64 {
+  return isFinite<f32>(m) || isNaN<f32>(m) ? <f64>m + logS : <f64>m;
 }

@@ -10,7 +10,7 @@ import { tanhf4, tanhGrad4 } from './tanh';
 import { loadPartial, storePartial } from './simd';
 
 /** out[j] = cap·tanh(z[j]/cap) for j < c (out may alias z). */
-@inline export function rowSoftcap(out: usize, z: usize, c: i32, cap: f32): void {
+export function rowSoftcap(out: usize, z: usize, c: i32, cap: f32): void {
   const cv = f32x4.splat(cap), end = <usize>(c & ~3) << 2;
   let o: usize = 0;
   for (; o < end; o += 16) v128.store(out + o, f32x4.mul(cv, tanhf4(f32x4.div(v128.load(z + o), cv))));
@@ -24,6 +24,6 @@ import { loadPartial, storePartial } from './simd';
 }
 
 /** The same for one capped logit (the label's entry), rounded as the lanes are. */
-@inline export function softcapGrad1(zc: f32, cap: f32): f32 {
+export function softcapGrad1(zc: f32, cap: f32): f32 {
   return f32x4.extract_lane(softcapGrad4(f32x4.splat(zc), f32x4.splat(cap)), 0);
 }

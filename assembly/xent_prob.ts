@@ -24,12 +24,48 @@ import { loadPartial, storePartial, laneMask, promoteLo, promoteHi, hsumF64, flu
   return weighted ? f32x4.mul(a, w) : a;
 }
 
+/**
+ * The last pass of a capped row: dz'_c = exp(z'_c − m)·pv − a_c·gv, times (1 − t²), t = z'_c/cap
+ * (z' read from di, dz written over it).
+ */
+function cappedProbGradRow(
+  di: usize, qi: usize, weight: usize, weighted: bool, c: i32, mv: v128, pv: v128, gv: v128, keep: v128, epsOverC: v128, cv: v128,
+): void {
+  const zero = f32x4.splat(0), end = <usize>(c & ~3) << 2, t = c & 3;
+  let o: usize = 0;
+  for (; o < end; o += 16) {
+    const a = targetMass4(v128.load(qi + o), weighted ? v128.load(weight + o) : zero, weighted, keep, epsOverC);
+    const zc = v128.load(di + o);
+    const g = f32x4.sub(f32x4.mul(expf4(f32x4.sub(zc, mv)), pv), f32x4.mul(a, gv));
+    v128.store(di + o, flushBelow(f32x4.mul(g, softcapGrad4(zc, cv)), DZ_FLUSH));
+  }
+  if (t) {
+    const a = targetMass4(loadPartial(qi + o, t), weighted ? loadPartial(weight + o, t) : zero, weighted, keep, epsOverC);
+    const zc = loadPartial(di + o, t);
+    const g = f32x4.sub(f32x4.mul(expf4(f32x4.sub(zc, mv)), pv), f32x4.mul(a, gv));
+    storePartial(di + o, flushBelow(f32x4.mul(g, softcapGrad4(zc, cv)), DZ_FLUSH), t);
+  }
+}
+
 export function xent_prob_rows_f32(
   params: usize, dz: usize, z: usize, q: usize, rows: usize, rowBegin: i32, rowEnd: i32,
 ): void {
   const P = changetype<LossParams>(params);
+  // Two copies of the rows, as xent_index.ts: without the options their branches fold away.
+  if (P.softcap == 0 && P.zLoss == 0 && P.zScale == 0 && P.accuracy == 0 && P.allLse == 0) {
+    probRows(P, dz, z, q, rows, rowBegin, rowEnd, false);
+  } else {
+    probRows(P, dz, z, q, rows, rowBegin, rowEnd, true);
+  }
+}
+
+@inline function probRows(
+  P: LossParams, dz: usize, z: usize, q: usize, rows: usize, rowBegin: i32, rowEnd: i32, options: bool,
+): void {
   const c = P.c, weight = P.weight, smoothing = P.smoothing, gradScale = P.gradScale, grad = P.grad;
-  const cap = P.softcap, zLoss = <f64>P.zLoss, zScale = <f64>P.zScale, accuracy = P.accuracy;
+  const cap: f32 = options ? P.softcap : 0, zLoss: f64 = options ? <f64>P.zLoss : 0, zScale: f64 = options ? <f64>P.zScale : 0;
+  const accuracy = options && P.accuracy != 0;
+  const extras = options && (P.allLse != 0 || accuracy || zLoss != 0);
   const rowBytes = <usize>P.ldz << 2, qBytes = <usize>P.ldq << 2;
   const keep = f32x4.splat(1 - smoothing), epsOverC = f32x4.splat(smoothing / <f32>c);
   const gv = f32x4.splat(gradScale), zero = f32x4.splat(0), cv = f32x4.splat(cap);
@@ -70,31 +106,23 @@ export function xent_prob_rows_f32(
     const mass = hsumF64(mass0, mass1), gap = hsumF64(gap0, gap1);
     // A capped row keeps z' for its last pass, so its exp pass only sums.
     const s = grad && cap == 0 ? rowExpStoreSum(di, src, c, m) : rowExpSum(src, c, m);
-    const lse = logSumExp(m, s);
-    storeRecord(rows, i, gap + mass * Math.log(s), lse, zLoss != 0 ? zLoss * lse * lse : 0, hit);
+    const logS = Math.log(s), lse = logSumExp(m, logS);
+    storeRecord(rows, i, extras, gap + mass * logS, lse, zLoss != 0 ? zLoss * lse * lse : 0, hit);
     if (grad) {
       // The z-loss term joins the scale of exp(z − m); without it, rounded exactly as before.
       const pv = f32x4.splat(zScale != 0 ? <f32>((mass * <f64>gradScale + 2 * zScale * lse) / s) : <f32>(mass / s * <f64>gradScale));
+      if (cap != 0) {
+        cappedProbGradRow(di, qi, weight, weighted, c, mv, pv, gv, keep, epsOverC, cv);
+        continue;
+      }
       o = 0;
       for (; o < end; o += 16) {
         const a = targetMass4(v128.load(qi + o), weighted ? v128.load(weight + o) : zero, weighted, keep, epsOverC);
-        if (cap != 0) {
-          const zc = v128.load(di + o);
-          const g = f32x4.sub(f32x4.mul(expf4(f32x4.sub(zc, mv)), pv), f32x4.mul(a, gv));
-          v128.store(di + o, flushBelow(f32x4.mul(g, softcapGrad4(zc, cv)), DZ_FLUSH));
-        } else {
-          v128.store(di + o, flushBelow(f32x4.sub(f32x4.mul(v128.load(di + o), pv), f32x4.mul(a, gv)), DZ_FLUSH));
-        }
+        v128.store(di + o, flushBelow(f32x4.sub(f32x4.mul(v128.load(di + o), pv), f32x4.mul(a, gv)), DZ_FLUSH));
       }
       if (t) {
         const a = targetMass4(loadPartial(qi + o, t), weighted ? loadPartial(weight + o, t) : zero, weighted, keep, epsOverC);
-        if (cap != 0) {
-          const zc = loadPartial(di + o, t);
-          const g = f32x4.sub(f32x4.mul(expf4(f32x4.sub(zc, mv)), pv), f32x4.mul(a, gv));
-          storePartial(di + o, flushBelow(f32x4.mul(g, softcapGrad4(zc, cv)), DZ_FLUSH), t);
-        } else {
-          storePartial(di + o, flushBelow(f32x4.sub(f32x4.mul(loadPartial(di + o, t), pv), f32x4.mul(a, gv)), DZ_FLUSH), t);
-        }
+        storePartial(di + o, flushBelow(f32x4.sub(f32x4.mul(loadPartial(di + o, t), pv), f32x4.mul(a, gv)), DZ_FLUSH), t);
       }
     }
   }

@@ -374,12 +374,13 @@ export class Core {
 
   /** The loss's inputs in memory: the parameter block, targets and class weights. */
   private placeLossInputs(plan: LossPlan, pparams: number, ptarget: number, pweight: number, n: number, c: number): void {
-    const params = lossParams(plan, c, pweight);
-    const i32 = this.arena.i32(pparams, LOSS_PARAM_NAMES.length), f32 = this.arena.f32(pparams, LOSS_PARAM_NAMES.length);
-    LOSS_PARAM_NAMES.forEach((name, i) => {
+    const params = lossParams(plan, c, pweight), fields = LOSS_PARAM_NAMES.length;
+    const i32 = this.arena.i32(pparams, fields), f32 = this.arena.f32(pparams, fields);
+    for (let i = 0; i < fields; i++) {
+      const name = LOSS_PARAM_NAMES[i];
       if (LOSS_PARAMS[name] === 'f32') f32[i] = params[name];
       else i32[i] = params[name];
-    });
+    }
     if (plan.weight) this.arena.f32(pweight, c).set(plan.weight);
     if (plan.labels) this.arena.i32(ptarget, n).set(plan.labels);
     else this.arena.f32(ptarget, n * c).set(plan.probs!);
@@ -412,21 +413,24 @@ export class Core {
    * reduced as the plan says, and zLoss, lse and accuracy where asked for.
    */
   private rowResults(plan: LossPlan, prows: number, n: number): { loss: number | Float32Array; zLoss?: number | Float32Array; lse?: Float32Array; accuracy?: number } {
-    const rec = this.arena.f64(prows, n * ROW_RECORD_F64), at = (i: number, field: number) => rec[i * ROW_RECORD_F64 + field];
+    const rec = this.arena.f64(prows, n * ROW_RECORD_F64);
+    const at = (i: number, field: number) => rec[i * ROW_RECORD_F64 + field];
     const result: { loss: number | Float32Array; zLoss?: number | Float32Array; lse?: Float32Array; accuracy?: number } = { loss: 0 };
+    // The kernels write a row's z-loss only for λ ≠ 0 (zLoss 0 is reported, as 0).
+    const zRows = plan.zLoss !== 0;
     if (plan.reduction === 'none') {
       const loss = new Float32Array(n);
-      for (let i = 0; i < n; i++) loss[i] = plan.zLossGiven ? at(i, ROW_RECORD.loss) + at(i, ROW_RECORD.zLoss) : at(i, ROW_RECORD.loss);
+      for (let i = 0; i < n; i++) loss[i] = zRows ? at(i, ROW_RECORD.loss) + at(i, ROW_RECORD.zLoss) : at(i, ROW_RECORD.loss);
       result.loss = loss;
       if (plan.zLossGiven) {
         const z = new Float32Array(n);
-        for (let i = 0; i < n; i++) z[i] = at(i, ROW_RECORD.zLoss);
+        for (let i = 0; zRows && i < n; i++) z[i] = at(i, ROW_RECORD.zLoss);
         result.zLoss = z;
       }
     } else {
       let total = 0, zTotal = 0;
       for (let i = 0; i < n; i++) total += at(i, ROW_RECORD.loss);
-      for (let i = 0; plan.zLossGiven && i < n; i++) zTotal += at(i, ROW_RECORD.zLoss);
+      for (let i = 0; zRows && i < n; i++) zTotal += at(i, ROW_RECORD.zLoss);
       // A zero denominator is 0/0 in PyTorch's nll term even when label smoothing makes the
       // row losses (so `total`) positive: NaN, never total/0 = +Infinity.
       let loss = plan.reduction !== 'mean' ? total : plan.denominator === 0 ? NaN : total / plan.denominator;
