@@ -416,8 +416,9 @@ export class Core {
     const rec = this.arena.f64(prows, n * ROW_RECORD_F64);
     const at = (i: number, field: number) => rec[i * ROW_RECORD_F64 + field];
     const result: { loss: number | Float32Array; zLoss?: number | Float32Array; lse?: Float32Array; accuracy?: number } = { loss: 0 };
-    // The kernels write a row's z-loss only for λ ≠ 0 (zLoss 0 is reported, as 0).
-    const zRows = plan.zLoss !== 0;
+    // The kernels write a row's z-loss only for λ ≠ 0 as the parameter block holds it, in
+    // float32 (a λ below 2^-149 rounds to 0 there: no z-loss, reported as 0).
+    const zRows = Math.fround(plan.zLoss) !== 0;
     if (plan.reduction === 'none') {
       const loss = new Float32Array(n);
       for (let i = 0; i < n; i++) loss[i] = zRows ? at(i, ROW_RECORD.loss) + at(i, ROW_RECORD.zLoss) : at(i, ROW_RECORD.loss);

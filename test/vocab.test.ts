@@ -208,6 +208,22 @@ describe(`the kernels agree with the float64 reference on every option (${BUILD}
   });
 });
 
+describe(`a z-loss λ below float32's range (${BUILD})`, () => {
+  it('is no z-loss (λ rounds to 0 in the parameter block): zLoss 0, the loss as without it, on the pool too', async () => {
+    // The fuzz found this: the kernels skipped the z-loss column while TypeScript read it.
+    const r = rng(21), n = 9, d = 4, c = 19;
+    const x = randomFloat32(r, n * d), w = randomFloat32(r, c * d), target = randomLabels(r, n, c);
+    for (const reduction of ['mean', 'sum', 'none'] as const) {
+      const plain = sce.linearCrossEntropy({ x, w, target, n, d, c, reduction, grad: false });
+      for (const api of [sce, ...pools]) {
+        const tiny = await api.linearCrossEntropy({ x, w, target, n, d, c, reduction, grad: false, zLoss: 1e-300 });
+        expect(tiny.loss).toEqual(plain.loss);
+        expect(tiny.zLoss).toEqual(reduction === 'none' ? new Float32Array(n) : 0);
+      }
+    }
+  });
+});
+
 // ------------------------------------------------------------------ gradFilter
 
 /**
