@@ -18,6 +18,7 @@ import { planLoss } from '../src/validate.js';
 import type { LossOptions, Reduction, Target } from '../src/types.js';
 import { randomDyadic, randomFloat32, randomLabels, randomProbs, rng } from './helpers.js';
 import { expectMatch, value, type Num } from './expect-match.js';
+import { linearDifferences } from './finite-differences.js';
 
 // ------------------------------------------------------------------ helpers
 
@@ -34,7 +35,6 @@ function expectClose(actual: ArrayLike<number> | undefined, expected: ArrayLike<
 }
 
 const f32 = (...v: number[]) => new Float32Array(v);
-const scalar = (loss: number | Float64Array) => (typeof loss === 'number' ? loss : loss.reduce((s, v) => s + v, 0));
 
 /**
  * An independent float64 loss with softcap and z-loss, composed the way the torch fixtures
@@ -165,20 +165,7 @@ describe('(a) gradients with softcap and zLoss match central finite differences'
     const { x, w, b, target } = fdData(k);
     const args = { x, w, b, target, n, d, c, ...options };
     const r = linearCrossEntropy(args);
-    const loss = (a: typeof args) => scalar(linearCrossEntropy({ ...a, grad: false }).loss);
-
-    const fdOf = (name: 'x' | 'w' | 'b') => {
-      const v = args[name];
-      const fd = new Float64Array(v.length);
-      for (let j = 0; j < v.length; j++) {
-        const plus = v.slice(), minus = v.slice();
-        plus[j] += H_LINEAR;
-        minus[j] -= H_LINEAR;
-        expect(plus[j] - minus[j]).toBe(2 * H_LINEAR); // exact in float32
-        fd[j] = (loss({ ...args, [name]: plus }) - loss({ ...args, [name]: minus })) / (2 * H_LINEAR);
-      }
-      return fd;
-    };
+    const fdOf = (name: 'x' | 'w' | 'b') => linearDifferences(args, name, H_LINEAR);
     expectClose(r.dx, fdOf('x'), TOL_LINEAR, 'dx');
     expectClose(r.dw, fdOf('w'), TOL_LINEAR, 'dw');
     expectClose(r.db, fdOf('b'), TOL_LINEAR, 'db');

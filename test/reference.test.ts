@@ -9,6 +9,7 @@ import * as reference from '../src/reference.js';
 import { crossEntropy, linear, linearCrossEntropy, logSoftmax, softmax } from '../src/reference.js';
 import type { LossOptions, Reduction, Target } from '../src/types.js';
 import { randomDyadic, randomFloat32, randomLabels, randomProbs, rng } from './helpers.js';
+import { linearDifferences, scalar } from './finite-differences.js';
 
 // ------------------------------------------------------------------ helpers
 
@@ -25,7 +26,6 @@ function expectClose(actual: ArrayLike<number> | undefined, expected: ArrayLike<
 }
 
 const allZero = (a: ArrayLike<number> | undefined) => a !== undefined && Array.from(a).every((v) => v === 0);
-const scalar = (loss: number | Float64Array) => (typeof loss === 'number' ? loss : loss.reduce((s, v) => s + v, 0));
 const f32 = (...v: number[]) => new Float32Array(v);
 const logSumExp = (z: number[]) => Math.log(z.reduce((s, v) => s + Math.exp(v), 0)); // naive: fine for |z| ≲ 700
 
@@ -205,20 +205,7 @@ describe('gradients match central finite differences', () => {
     const { x, w, b, target } = fdData(kind);
     const args = { x, w, b, target, n: N, d: D, c: C, ...options };
     const r = linearCrossEntropy(args);
-    const loss = (a: typeof args) => scalar(linearCrossEntropy({ ...a, grad: false }).loss);
-
-    const fdOf = (name: 'x' | 'w' | 'b') => {
-      const v = args[name];
-      const fd = new Float64Array(v.length);
-      for (let k = 0; k < v.length; k++) {
-        const plus = v.slice(), minus = v.slice();
-        plus[k] += H_LINEAR;
-        minus[k] -= H_LINEAR;
-        expect(plus[k] - minus[k]).toBe(2 * H_LINEAR); // exact in float32
-        fd[k] = (loss({ ...args, [name]: plus }) - loss({ ...args, [name]: minus })) / (2 * H_LINEAR);
-      }
-      return fd;
-    };
+    const fdOf = (name: 'x' | 'w' | 'b') => linearDifferences(args, name, H_LINEAR);
     expectClose(r.dx, fdOf('x'), TOL_LINEAR, 'dx');
     expectClose(r.dw, fdOf('w'), TOL_LINEAR, 'dw');
     expectClose(r.db, fdOf('b'), TOL_LINEAR, 'db');
